@@ -1,0 +1,1 @@
+"""Forecasting entities (runs, results, consensus, jobs) arrive with the forecasting work."""

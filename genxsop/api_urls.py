@@ -1,0 +1,30 @@
+"""`/api/v1/`: every app's API routes, the schema and the service root (API-01)."""
+
+from django.conf import settings
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.response import Response
+
+from genxsop.api.authentication import ApiTokenAuthentication, ConsoleSessionAuthentication
+from genxsop.errors_views import api_not_found
+
+
+@api_view(["GET"])
+@authentication_classes([ApiTokenAuthentication, ConsoleSessionAuthentication])
+@permission_classes([])
+def api_root(request):
+    body = {"app": settings.APP_NAME, "status": "running", "docs": "/api/docs/"}
+    if request.user and request.user.is_authenticated:
+        body["version"] = settings.APP_VERSION
+    return Response(body)
+
+
+app_name = "api"
+urlpatterns = [
+    path("", api_root, name="root"),
+    re_path(r"^schema/?$", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
+    path("", include("planning.api.urls")),
+    path("", include("governance.api.urls")),
+    re_path(r"^.*$", api_not_found, name="not-found"),
+]

@@ -1,0 +1,10 @@
+"""The S&OP console (server-rendered pages)."""
+
+from django.urls import include, path
+
+from genxsop import views
+
+urlpatterns = [
+    path("", views.DashboardView.as_view(), name="dashboard"),
+    path("", include("planning.urls")),
+]

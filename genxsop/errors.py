@@ -1,0 +1,64 @@
+"""Domain errors raised by services and selectors.
+
+Each carries the HTTP status and the error code of the API contract (API-09), so the API
+exception handler and the console views translate them without knowing the business rule.
+"""
+
+
+class DomainError(Exception):
+    status_code = 400
+    code = "VALIDATION_ERROR"
+    default_message = "The request is not valid."
+
+    def __init__(self, message: str | None = None, *, fields: dict | None = None, context: dict | None = None,
+                 code: str | None = None):  # fmt: skip
+        self.message = message or self.default_message
+        self.fields = fields or None
+        self.context = context or None
+        if code:
+            self.code = code
+        super().__init__(self.message)
+
+
+class ValidationFailed(DomainError):
+    status_code = 400
+    code = "VALIDATION_ERROR"
+    default_message = "The submitted data is not valid."
+
+
+class PermissionDenied(DomainError):
+    status_code = 403
+    code = "PERMISSION_DENIED"
+    default_message = "You do not have permission to perform this action."
+
+
+class NotFound(DomainError):
+    status_code = 404
+    code = "NOT_FOUND"
+    default_message = "Not found."
+
+
+class Conflict(DomainError):
+    status_code = 409
+    code = "BUSINESS_RULE_VIOLATION"
+    default_message = "The request conflicts with the current state."
+
+
+class DuplicateEntity(Conflict):
+    code = "DUPLICATE_ENTITY"
+    default_message = "An entity with the same key already exists."
+
+
+class InUse(Conflict):
+    code = "IN_USE"
+    default_message = "The entity is still referenced and cannot be deleted."
+
+
+class StaleVersion(Conflict):
+    code = "STALE_VERSION"
+    default_message = "The entity was changed by someone else; reload and try again."
+
+
+class InvalidStateTransition(Conflict):
+    code = "INVALID_STATE_TRANSITION"
+    default_message = "This action is not allowed in the current state."

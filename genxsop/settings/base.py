@@ -1,0 +1,372 @@
+"""GenXSOP settings: every value comes from the environment (OPS-12).
+
+There is no production.py: production is this module with production environment variables.
+Unsafe production configurations are refused at the end of this module (OPS-14).
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from csp.constants import NONCE, NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+
+from genxsop import __version__
+from genxsop.guardrails import DEV_SECRET_KEY, enforce_guardrails
+from genxsop.logging import build_logging_config
+from genxsop.settings.env import env_bool, env_choice, env_int, env_json, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+if env_bool("DJANGO_READ_DOT_ENV_FILE", False):
+    from genxsop.settings.dotenv import load_dotenv
+
+    load_dotenv(BASE_DIR / ".env")
+
+# GENERAL
+# ------------------------------------------------------------------------------
+APP_NAME = "GenXSOP"
+APP_VERSION = __version__
+ENVIRONMENT = env_choice(
+    "ENVIRONMENT",
+    "development",
+    {"development": "development", "dev": "development", "test": "test", "staging": "staging",
+     "production": "production", "prod": "production"},
+)  # fmt: skip
+IS_PRODUCTION = ENVIRONMENT == "production"
+DEBUG = env_bool("DJANGO_DEBUG", False)
+SECRET_KEY = env_str("DJANGO_SECRET_KEY", DEV_SECRET_KEY)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+ADMIN_URL = env_str("ADMIN_URL", "admin/").strip("/") + "/"
+PLANNING_TIME_ZONE = env_str("PLANNING_TIME_ZONE", "UTC")
+CURRENCY_CODE = env_str("CURRENCY_CODE", "USD")
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+ROOT_URLCONF = "genxsop.urls"
+WSGI_APPLICATION = "genxsop.wsgi.application"
+
+# APPS
+# ------------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "allauth",
+    "allauth.account",
+    "guardian",
+    "csp",
+    "django_q",
+    "genxsop",
+    "governance",
+    "planning",
+    "forecasting",
+]
+
+# DATABASES
+# ------------------------------------------------------------------------------
+DATABASE_URL = env_str("DATABASE_URL", "sqlite:///genxsop.sqlite3")
+try:
+    _db = dj_database_url.parse(DATABASE_URL, conn_max_age=0)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from None
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    if _db["NAME"] not in ("", ":memory:") and not os.path.isabs(_db["NAME"]):
+        _db["NAME"] = str(BASE_DIR / _db["NAME"])
+    # The web server and the django-q2 worker write to one file: WAL lets readers run beside the
+    # writer, IMMEDIATE takes the write lock up front (no deadlock on lock upgrade) and the busy
+    # timeout waits instead of failing with "database is locked" (OPS-19).
+    _db["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+    }
+elif _db["ENGINE"] == "django.db.backends.postgresql":
+    _db["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
+    _db["CONN_HEALTH_CHECKS"] = True
+    _db.setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+DATABASES = {"default": _db}
+DATABASE_IS_SQLITE = _db["ENGINE"] == "django.db.backends.sqlite3"
+
+# CACHES
+# ------------------------------------------------------------------------------
+CACHE_URL = env_str("CACHE_URL", "db://genxsop_cache")
+if CACHE_URL.startswith("db://"):
+    _cache = {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": CACHE_URL[5:] or "genxsop_cache"}
+elif CACHE_URL.startswith(("redis://", "rediss://")):
+    _cache = {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+elif CACHE_URL.startswith("locmem://"):
+    _cache = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": CACHE_URL[9:] or "genxsop"}
+else:
+    raise ImproperlyConfigured("CACHE_URL must start with db://, redis://, rediss:// or locmem://.")
+CACHES = {"default": _cache}
+
+# AUTHENTICATION
+# ------------------------------------------------------------------------------
+AUTH_USER_MODEL = "governance.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+AUTH_PASSWORD_VALIDATORS = [
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("email", "full_name")},
+    },
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOCAL_LOGIN_ENABLED = env_bool("LOCAL_LOGIN_ENABLED", True)
+SELF_REGISTRATION_ENABLED = env_bool("SELF_REGISTRATION_ENABLED", False)
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_ADAPTER = "governance.accounts.AccountAdapter"
+ACCOUNT_SESSION_REMEMBER = False
+ANONYMOUS_USER_NAME = None  # guardian: no anonymous object permissions, so no AnonymousUser row
+GUARDIAN_MONKEY_PATCH_USER = False
+SESSION_COOKIE_AGE = env_int("SESSION_ABSOLUTE_TIMEOUT_HOURS", 12, minimum=1) * 3600
+SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 60, minimum=1)
+API_TOKEN_PEPPER = env_str("API_TOKEN_PEPPER") or ("" if IS_PRODUCTION else f"pepper:{SECRET_KEY}")
+API_TOKEN_DEFAULT_DAYS = env_int("API_TOKEN_DEFAULT_DAYS", 90, minimum=1)
+API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365, minimum=1)
+ENFORCE_SEGREGATION_OF_DUTIES = env_bool("ENFORCE_SEGREGATION_OF_DUTIES", True)
+OIDC_ENABLED = env_bool("OIDC_ENABLED", False)
+OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID")
+OIDC_RP_CLIENT_SECRET = env_str("OIDC_RP_CLIENT_SECRET")
+OIDC_OP_ISSUER = env_str("OIDC_OP_ISSUER")
+OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_OP_AUTHORIZATION_ENDPOINT")
+OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT")
+OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT")
+OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT")
+
+# MIDDLEWARE
+# ------------------------------------------------------------------------------
+ENABLE_REQUEST_ID = env_bool("ENABLE_REQUEST_ID", True)
+ENABLE_REQUEST_LOGGING = env_bool("ENABLE_REQUEST_LOGGING", True)
+ENABLE_SECURITY_HEADERS = env_bool("ENABLE_SECURITY_HEADERS", True)
+LOG_PROBES = env_bool("LOG_PROBES", False)
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+MIDDLEWARE = [
+    "genxsop.middleware.RequestContextMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+if ENABLE_SECURITY_HEADERS:
+    # SecurityHeadersMiddleware sits before CSPMiddleware so that it sees (and can narrow) the
+    # policy on the way out: API responses get a deny-all CSP.
+    MIDDLEWARE += [
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+        "genxsop.middleware.SecurityHeadersMiddleware",
+        "csp.middleware.CSPMiddleware",
+    ]
+
+# SECURITY
+# ------------------------------------------------------------------------------
+STRICT_TRANSPORT_SECURITY_SECONDS = env_int("STRICT_TRANSPORT_SECURITY_SECONDS", 31536000, minimum=0)
+HSTS_PRELOAD = env_bool("HSTS_PRELOAD", False)
+SECURITY_CSP_REPORT_ONLY = env_bool("CSP_REPORT_ONLY", False)  # not CSP_*: django-csp 4 rejects old-style names
+SECURE_CONTENT_TYPE_NOSNIFF = ENABLE_SECURITY_HEADERS
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin" if ENABLE_SECURITY_HEADERS else None
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin" if ENABLE_SECURITY_HEADERS else None
+X_FRAME_OPTIONS = "DENY"
+# Django's SecurityMiddleware only adds HSTS on secure requests, which is what OPS-08 asks.
+SECURE_HSTS_SECONDS = STRICT_TRANSPORT_SECURITY_SECONDS if (ENABLE_SECURITY_HEADERS and not DEBUG) else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE_HSTS_SECONDS > 0
+SECURE_HSTS_PRELOAD = HSTS_PRELOAD and SECURE_HSTS_SECONDS > 0
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", IS_PRODUCTION)
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$"]
+if TRUSTED_PROXY_COUNT > 0:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+_secure_cookies = ENVIRONMENT not in ("development", "test")
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", _secure_cookies)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", _secure_cookies)
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "genxsop.errors_views.csrf_failure"
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+_form_action = [SELF]
+if OIDC_ENABLED and OIDC_OP_ISSUER:
+    _form_action.append(OIDC_OP_ISSUER)
+_csp = {
+    "EXCLUDE_URL_PREFIXES": [f"/{ADMIN_URL}"],
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "frame-ancestors": [NONE],
+        "form-action": _form_action,
+        "report-uri": "/csp-report/",
+    },
+}
+if SECURITY_CSP_REPORT_ONLY:
+    CONTENT_SECURITY_POLICY = None
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp
+else:
+    CONTENT_SECURITY_POLICY = _csp
+    CONTENT_SECURITY_POLICY_REPORT_ONLY = None
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 10 * 1024 * 1024, minimum=1)
+IMPORT_MAX_ROWS = env_int("IMPORT_MAX_ROWS", 50000, minimum=1)
+
+# TEMPLATES AND STATIC FILES
+# ------------------------------------------------------------------------------
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
+                "genxsop.context_processors.console",
+            ],
+        },
+    },
+]
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if IS_PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+# Outside production whitenoise serves straight from the source folders, so `make run` needs no
+# collectstatic step; production serves the hashed, compressed files from STATIC_ROOT.
+WHITENOISE_USE_FINDERS = not IS_PRODUCTION
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# API
+# ------------------------------------------------------------------------------
+API_THROTTLE_RATE_USER = env_str("API_THROTTLE_RATE_USER", "600/min")
+API_THROTTLE_RATE_ANON = env_str("API_THROTTLE_RATE_ANON", "60/min")
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "genxsop.api.authentication.ApiTokenAuthentication",
+        "genxsop.api.authentication.ConsoleSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["genxsop.api.permissions.IsAuthenticatedWithTokenScope"],
+    "DEFAULT_PAGINATION_CLASS": "genxsop.api.pagination.EnvelopePagination",
+    "PAGE_SIZE": 20,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "genxsop.api.exceptions.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {"anon": API_THROTTLE_RATE_ANON, "user": API_THROTTLE_RATE_USER},
+    "COERCE_DECIMAL_TO_STRING": True,
+    "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%S.%fZ",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "GenXSOP API",
+    "DESCRIPTION": "Sales & Operations Planning: catalog, plans, forecasts and governance.",
+    "VERSION": APP_VERSION,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# BACKGROUND JOBS
+# ------------------------------------------------------------------------------
+FORECAST_JOB_RETENTION_DAYS = env_int("FORECAST_JOB_RETENTION_DAYS", 30, minimum=1)
+FORECAST_JOB_TIMEOUT_SECONDS = env_int("FORECAST_JOB_TIMEOUT_SECONDS", 900, minimum=10)
+FORECAST_JOB_MAX_ATTEMPTS = env_int("FORECAST_JOB_MAX_ATTEMPTS", 2, minimum=1)
+Q_WORKERS = env_int("Q_WORKERS", 2, minimum=1, maximum=32)
+_q_timeout = FORECAST_JOB_TIMEOUT_SECONDS + 60
+Q_CLUSTER = {
+    "name": "genxsop",
+    "orm": "default",
+    "workers": Q_WORKERS,
+    "timeout": _q_timeout,
+    "retry": _q_timeout + 60,  # must exceed timeout or a long task is redelivered while still running
+    "max_attempts": 3,
+    "ack_failures": True,  # the job row, not the broker, drives retries (OPS-19)
+    "catch_up": False,
+    "poll": 0.5,
+    "save_limit": 1000,
+    "label": "Background jobs",
+}
+
+# READINESS
+# ------------------------------------------------------------------------------
+READINESS_CHECK_DATABASE = env_bool("READINESS_CHECK_DATABASE", True)
+READINESS_CHECK_MIGRATIONS = env_bool("READINESS_CHECK_MIGRATIONS", True)
+READINESS_CHECK_WORKER = env_bool("READINESS_CHECK_WORKER", False)
+METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+
+# DEMO DATA
+# ------------------------------------------------------------------------------
+DEMO_SEED = env_int("DEMO_SEED", 42)
+DEMO_PASSWORD = env_str("DEMO_PASSWORD", "Password123!")
+
+# EMAIL
+# ------------------------------------------------------------------------------
+EMAIL_URL = env_str("EMAIL_URL")
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "genxsop@localhost")
+
+# LOGGING
+# ------------------------------------------------------------------------------
+LOG_LEVEL = env_choice(
+    "LOG_LEVEL", "INFO", {name.lower(): name for name in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")}
+)
+LOG_FORMAT = env_choice("LOG_FORMAT", "json", {"json": "json", "standard": "standard"})
+LOGGING = build_logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
+
+# GUARDRAILS (OPS-14): refuse to start in production on an unsafe configuration.
+# ------------------------------------------------------------------------------
+OIDC_ROLE_MAPPING = env_json("OIDC_ROLE_MAPPING", {})
+enforce_guardrails(globals())
+
+# auth.W004 asks for a unique USERNAME_FIELD; ours is unique case-insensitively through the
+# functional constraint uq_users_email_ci, which the check cannot see.
+SILENCED_SYSTEM_CHECKS = ["auth.W004"]

@@ -1,0 +1,28 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularSwaggerSplitView
+
+from genxsop import health, views
+from genxsop.api_urls import api_root
+from genxsop.errors_views import api_not_found
+
+handler400 = "genxsop.errors_views.bad_request"
+handler403 = "genxsop.errors_views.permission_denied"
+handler404 = "genxsop.errors_views.page_not_found"
+handler500 = "genxsop.errors_views.server_error"
+
+urlpatterns = [
+    re_path(r"^health/?$", health.health, name="health"),
+    re_path(r"^ready/?$", health.ready, name="ready"),
+    re_path(r"^csp-report/?$", views.csp_report, name="csp-report"),
+    path("api/v1/", include("genxsop.api_urls")),
+    re_path(r"^api/v1$", api_root),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="api-docs"),
+    re_path(r"^(docs|redoc)/?$", RedirectView.as_view(url="/api/docs/", permanent=False)),
+    re_path(r"^api/.*$", api_not_found),
+    path(settings.ADMIN_URL, admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("", include("genxsop.console_urls")),
+]

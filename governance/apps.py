@@ -1,0 +1,19 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _sync_roles(sender, **kwargs):
+    from governance.roles import sync_role_groups
+
+    sync_role_groups()
+
+
+class GovernanceConfig(AppConfig):
+    name = "governance"
+    verbose_name = "Governance and access"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        # Runs once after every `migrate` (dispatch_uid), after all apps' permissions exist.
+        post_migrate.connect(_sync_roles, dispatch_uid="governance.sync_role_groups")
+        from governance import receivers  # noqa: F401

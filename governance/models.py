@@ -1,0 +1,169 @@
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower, Now
+
+from governance.choices import ActorType, AuthSource, Role, Source
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, email):
+        return self.get(email__iexact=email)
+
+    def create_user(self, email, password=None, **extra):
+        # Account creation for people goes through governance.services.user_create, which
+        # audits it; this manager method exists for Django's own tooling (createsuperuser).
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.setdefault("role", Role.ADMIN)
+        extra.setdefault("full_name", "Administrator")
+        user = self.create_user(email, password, **extra)
+        from governance.roles import sync_user_group
+
+        sync_user_group(user)
+        return user
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person or service account using GenXSOP. Exactly one role; permissions come from it."""
+
+    email = models.EmailField(max_length=254)
+    full_name = models.CharField(max_length=255)
+    role = models.CharField(max_length=30, choices=Role.choices, default=Role.VIEWER)
+    department = models.CharField(max_length=100, default="", blank=True)
+    is_active = models.BooleanField(default=True)
+    is_service_account = models.BooleanField(default=False)
+    auth_source = models.CharField(max_length=10, choices=AuthSource.choices, default=AuthSource.LOCAL)
+    role_managed_by = models.CharField(max_length=10, choices=AuthSource.choices, default=AuthSource.LOCAL)
+    failed_login_count = models.PositiveIntegerField(default=0)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    deactivated_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        db_table = "users"
+        ordering = ["full_name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("email"),
+                name="uq_users_email_ci",
+                violation_error_message="A user with this email already exists.",
+                violation_error_code="unique",
+            ),
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="ck_users_role"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    @property
+    def is_staff(self) -> bool:
+        """Django admin access follows the role (GOV-01, OPS-63)."""
+        return self.is_active and self.role == Role.ADMIN
+
+    @property
+    def role_label(self) -> str:
+        return Role(self.role).label
+
+    def get_full_name(self) -> str:
+        return self.full_name
+
+    def get_short_name(self) -> str:
+        return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class ApiToken(models.Model):
+    """A long-lived integration credential `gxs_<key>_<secret>`; only an HMAC of the secret is kept."""
+
+    key = models.CharField(max_length=12, unique=True)
+    digest = models.CharField(max_length=64)
+    last4 = models.CharField(max_length=4)
+    name = models.CharField(max_length=100)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    scopes = models.JSONField(default=list)
+    allowed_ips = models.JSONField(default=list, blank=True)
+    expires_at = models.DateTimeField()
+    created_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.CharField(max_length=45, blank=True, default="")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    revoke_reason = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "api_tokens"
+        ordering = ["-created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(expires_at__gt=models.F("created_at")), name="ck_api_tokens_expiry"
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "revoked_at"], name="ix_api_tokens_user_revoked")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+    @property
+    def prefix(self) -> str:
+        return f"gxs_{self.key}"
+
+
+class AuditEvent(models.Model):
+    """An append-only record of one state change: who, when, from where, before and after (GOV-07)."""
+
+    occurred_at = models.DateTimeField(db_default=Now(), editable=False)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor_type = models.CharField(max_length=20, choices=ActorType.choices)
+    actor_name = models.CharField(max_length=255, blank=True, default="")
+    api_token = models.ForeignKey(ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    api_token_prefix = models.CharField(max_length=20, blank=True, default="")
+    source = models.CharField(max_length=10, choices=Source.choices)
+    request_id = models.CharField(max_length=128, blank=True, default="")
+    ip_address = models.CharField(max_length=45, blank=True, default="")
+    user_agent = models.CharField(max_length=255, blank=True, default="")
+    event_type = models.CharField(max_length=100)
+    target_type = models.CharField(max_length=50)
+    target_id = models.CharField(max_length=64)
+    target_repr = models.CharField(max_length=255, blank=True, default="")
+    related_type = models.CharField(max_length=50, blank=True, default="")
+    related_id = models.CharField(max_length=64, blank=True, default="")
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    changed_fields = models.JSONField(default=list, blank=True)
+    message = models.TextField(blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        db_table = "audit_events"
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["target_type", "target_id", "occurred_at"], name="ix_audit_target"),
+            models.Index(fields=["related_type", "related_id", "occurred_at"], name="ix_audit_related"),
+            models.Index(fields=["actor", "occurred_at"], name="ix_audit_actor"),
+            models.Index(fields=["event_type", "occurred_at"], name="ix_audit_event_type"),
+            models.Index(fields=["request_id"], name="ix_audit_request"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(source__in=Source.values), name="ck_audit_events_source"),
+            models.CheckConstraint(
+                condition=models.Q(actor_type__in=ActorType.values), name="ck_audit_events_actor_type"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.target_type}:{self.target_id}"

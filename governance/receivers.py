@@ -1,0 +1,1 @@
+"""Reactions of the governance app to other apps' events (none yet)."""

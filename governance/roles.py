@@ -1,0 +1,70 @@
+"""Roles as Django groups, and the permission matrix of spec §1.2/§1.3.
+
+`ROLE_PERMISSIONS` is the single source of truth: each role's group holds exactly these
+permissions (the admin group holds every permission). `sync_role_groups()` is run by a data
+migration and again after every `migrate`, so a later migration that adds a model or a workflow
+permission only has to extend this table.
+"""
+
+from governance.choices import Role
+
+R = Role
+NON_VIEWER = [r for r in Role if r != R.VIEWER]
+
+# Catalog read scope (ACC-06): every role except viewer.
+_CATALOG_READ = ["planning.view_category", "planning.view_product", "planning.view_location"]
+
+ROLE_PERMISSIONS: dict[str, set[str]] = {role.value: set() for role in Role}
+for _role in NON_VIEWER:
+    ROLE_PERMISSIONS[_role.value].update(_CATALOG_READ)
+# Audit log search (ACC-06: admin, executive, coordinator).
+for _role in (R.EXECUTIVE, R.SOP_COORDINATOR):
+    ROLE_PERMISSIONS[_role.value].add("governance.view_auditevent")
+
+
+def role_group_name(role: str) -> str:
+    return role
+
+
+def sync_role_groups(apps=None) -> None:
+    """Create the eight groups and give each its permissions; idempotent.
+
+    Works with historical models inside a migration (`apps` given) and with the live registry.
+    Permissions that do not exist yet (their model arrives in a later migration) are skipped
+    and picked up by the post-migrate run.
+    """
+    from django.apps import apps as global_apps
+    from django.contrib.auth.management import create_permissions
+
+    registry = apps or global_apps
+    group_model = registry.get_model("auth", "Group")
+    permission_model = registry.get_model("auth", "Permission")
+    if apps is not None:
+        for config in apps.get_app_configs():
+            config.models_module = True
+            create_permissions(config, apps=apps, verbosity=0)
+            config.models_module = None
+    all_perms = {
+        f"{app_label}.{codename}": pk
+        for pk, app_label, codename in permission_model.objects.values_list("pk", "content_type__app_label", "codename")
+    }
+    for role in Role:
+        group, _ = group_model.objects.get_or_create(name=role_group_name(role.value))
+        if role == Role.ADMIN:
+            wanted = set(all_perms.values())
+        else:
+            wanted = {all_perms[name] for name in ROLE_PERMISSIONS[role.value] if name in all_perms}
+        current = set(group.permissions.values_list("pk", flat=True))
+        if current != wanted:
+            group.permissions.set(wanted)
+
+
+def sync_user_group(user) -> None:
+    """Make the user's only group the one of their role (ACC-01: one role, never two)."""
+    from django.contrib.auth.models import Group
+
+    group, _ = Group.objects.get_or_create(name=role_group_name(user.role))
+    user.groups.set([group])
+    for cache in ("_perm_cache", "_group_perm_cache", "_user_perm_cache"):
+        if hasattr(user, cache):
+            delattr(user, cache)

@@ -1,0 +1,13 @@
+"""Event names of the planning app (GOV-41); also the audit `event_type` values."""
+
+CATEGORY_CREATED = "planning.category.created"
+CATEGORY_UPDATED = "planning.category.updated"
+CATEGORY_DELETED = "planning.category.deleted"
+PRODUCT_CREATED = "planning.product.created"
+PRODUCT_UPDATED = "planning.product.updated"
+PRODUCT_DISCONTINUED = "planning.product.discontinued"
+PRODUCT_ACTIVATED = "planning.product.activated"
+LOCATION_CREATED = "planning.location.created"
+LOCATION_UPDATED = "planning.location.updated"
+LOCATION_DEACTIVATED = "planning.location.deactivated"
+LOCATION_DELETED = "planning.location.deleted"

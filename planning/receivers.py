@@ -1,0 +1,1 @@
+"""Reactions of the planning app to other apps' events (none yet)."""
