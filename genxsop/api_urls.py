@@ -2,14 +2,29 @@
 
 from django.conf import settings
 from django.urls import include, path, re_path
+from drf_spectacular.utils import extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView
+from rest_framework import serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
 from rest_framework.response import Response
 
+from genxsop.api import schema  # noqa: F401  (registers the authentication schemes with drf-spectacular)
 from genxsop.api.authentication import ApiTokenAuthentication, ConsoleSessionAuthentication
 from genxsop.errors_views import api_not_found
 
 
+@extend_schema(
+    summary="Service metadata",
+    responses=inline_serializer(
+        "ServiceRoot",
+        {
+            "app": serializers.CharField(),
+            "status": serializers.CharField(),
+            "docs": serializers.CharField(),
+            "version": serializers.CharField(required=False, help_text="Only for authenticated callers."),
+        },
+    ),
+)
 @api_view(["GET"])
 @authentication_classes([ApiTokenAuthentication, ConsoleSessionAuthentication])
 @permission_classes([])

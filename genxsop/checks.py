@@ -6,20 +6,13 @@ from django.core import checks
 from genxsop.guardrails import guardrail_findings
 
 
-@checks.register(checks.Tags.security, deploy=False)
+def settings_namespace() -> dict:
+    return {name: getattr(settings, name) for name in dir(settings) if name.isupper()}
+
+
+@checks.register(checks.Tags.security)
 def guardrails_check(app_configs=None, **kwargs):
-    namespace = {name: getattr(settings, name) for name in dir(settings) if name.isupper()}
+    # In production settings loading already refused these; the check repeats them for tools that
+    # configure settings another way (and for `preflight`, which defers the refusal to its report).
     level = checks.Error if settings.IS_PRODUCTION else checks.Warning
-    if not settings.IS_PRODUCTION:
-        # Outside production a laptop on SQLite with the dev key is the expected setup; report
-        # only when explicitly asked with --deploy (below), to keep `manage.py check` quiet.
-        return []
-    return [level(f.message, hint=f.hint, id=f.id) for f in guardrail_findings(namespace)]
-
-
-@checks.register(checks.Tags.security, deploy=True)
-def guardrails_deploy_check(app_configs=None, **kwargs):
-    if settings.IS_PRODUCTION:
-        return []  # already reported by guardrails_check
-    namespace = {name: getattr(settings, name) for name in dir(settings) if name.isupper()}
-    return [checks.Warning(f.message, hint=f.hint, id=f.id) for f in guardrail_findings(namespace)]
+    return [level(f.message, hint=f.hint, id=f.id) for f in guardrail_findings(settings_namespace())]

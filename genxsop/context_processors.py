@@ -2,18 +2,22 @@
 
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
+from django.utils.functional import SimpleLazyObject
 
-# (label, url name, permission needed to see the entry; None = every signed-in user)
+# (label, url name, permission needed to see the entry (None = every signed-in user),
+#  path prefix that marks the entry as current (None: the entry's own URL), icon in includes/icon.html)
 NAVIGATION = [
-    ("Dashboard", "dashboard", None),
-    ("Catalog", "planning:product_list", "planning.view_product"),
-    ("Administration", "admin:index", "governance.view_user"),
+    ("Dashboard", "dashboard", None, None, "dashboard"),
+    ("Catalog", "planning:product_list", "planning.view_product", "/catalog/", "catalog"),
+    ("Administration", "admin:index", "governance.view_user", None, "admin"),
 ]
 
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "CNY": "¥"}
 
-def _nav_for(user) -> list[dict]:
+
+def _nav_for(user, path: str) -> list[dict]:
     items = []
-    for label, url_name, perm in NAVIGATION:
+    for label, url_name, perm, prefix, icon in NAVIGATION:
         if perm is not None and not user.has_perm(perm):
             continue
         if url_name.startswith("admin:") and not user.is_staff:
@@ -22,17 +26,26 @@ def _nav_for(user) -> list[dict]:
             url = reverse(url_name)
         except NoReverseMatch:
             continue
-        items.append({"label": label, "url": url, "url_name": url_name})
+        match = prefix or url
+        current = path == url if match == "/" else path.startswith(match)
+        items.append({"label": label, "url": url, "url_name": url_name, "icon": icon, "current": current})
     return items
 
 
 def console(request) -> dict:
     user = getattr(request, "user", None)
     authenticated = user is not None and user.is_authenticated
+    path = getattr(request, "path", "/")
+    currency = settings.CURRENCY_CODE
     return {
         "app_name": settings.APP_NAME,
         "app_version": settings.APP_VERSION,
         "environment": settings.ENVIRONMENT,
-        "currency_code": settings.CURRENCY_CODE,
-        "nav_items": _nav_for(user) if authenticated else [],
+        "currency_code": currency,
+        "currency_symbol": CURRENCY_SYMBOLS.get(currency, f"{currency} "),
+        "oidc_enabled": settings.OIDC_ENABLED,
+        "email_enabled": bool(settings.EMAIL_URL),
+        # Lazy: login and error pages never show the sidebar, so they should not pay for the
+        # permission queries (and a 500 page must not depend on the database).
+        "nav_items": SimpleLazyObject(lambda: _nav_for(user, path)) if authenticated else [],
     }

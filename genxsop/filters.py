@@ -1,8 +1,14 @@
 """Filter building blocks shared by every app's FilterSets (API-06/07)."""
 
 import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from genxsop.errors import ValidationFailed
+
+MAX_ID = 2**63 - 1
 
 
 class CommaChoiceFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter):
@@ -11,6 +17,44 @@ class CommaChoiceFilter(django_filters.BaseInFilter, django_filters.ChoiceFilter
 
 class CommaCharFilter(django_filters.BaseInFilter, django_filters.CharFilter):
     pass
+
+
+class _StrictBooleanField(forms.NullBooleanField):
+    # NullBooleanField (through its select widget) reads any unknown word as "no filter", so
+    # `is_active=maybe` would silently list everything; API-07 wants it refused.
+    widget = forms.TextInput
+    TRUE = frozenset({"true", "1", "yes"})
+    FALSE = frozenset({"false", "0", "no"})
+
+    def to_python(self, value):
+        if isinstance(value, bool):
+            return value
+        text = "" if value is None else str(value).strip().lower()
+        if not text:
+            return None
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise ValidationError("Must be true or false.", code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    """`true`/`false` (also 1/0, yes/no); any other value is 400 instead of being ignored."""
+
+    field_class = _StrictBooleanField
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class IdFilter(django_filters.NumberFilter):
+    """A row id: a whole number within bigint range, so `1.5` or a 30-digit id is 400, not a miss or a 500."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
 
 
 def filter_queryset(filterset_class, data, queryset):

@@ -1,104 +1,164 @@
-"""Liveness and readiness probes (OPS-10, OPS-11)."""
+"""Liveness and readiness probes (OPS-10, OPS-11), and the checks `manage.py preflight` shares."""
 
 import logging
+import re
 import time
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.core.cache import caches
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from genxsop import context
 
 logger = logging.getLogger(__name__)
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = 90
+DATABASE_CHECK_TIMEOUT_MS = 2000
+_URL_RE = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.I)
+_PASSWORD_RE = re.compile(r"(password\s*[=:]\s*)\S+", re.I)
 
 
+@never_cache
 @require_http_methods(["GET", "HEAD"])
 def health(request):
     return JsonResponse({"status": "healthy", "app": settings.APP_NAME})
 
 
-def _error(exc: Exception) -> str:
-    # Class and message only: driver messages can include host names but never passwords; the
-    # connection string itself is never formatted into the text.
-    return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc).strip() else ''}".strip()
+def error_text(exc: BaseException) -> str:
+    """`<Class>: <first line of the message>` with anything credential-like taken out.
+
+    Driver messages can quote the user name, a DSN or a URL; the probe body is public (OPS-11).
+    """
+    message = str(exc).strip().splitlines()[0].strip() if str(exc).strip() else ""
+    message = _URL_RE.sub("<url>", message)
+    message = _PASSWORD_RE.sub(r"\1***", message)
+    db = settings.DATABASES.get(DEFAULT_DB_ALIAS, {})
+    for secret in (db.get("PASSWORD"), db.get("USER"), settings.SECRET_KEY):
+        if secret and len(str(secret)) >= 3:
+            message = message.replace(str(secret), "***")
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def database_probe() -> dict:
+    """`SELECT 1` on the default database: `{ok, latency_ms, error}`."""
+    connection = connections[DEFAULT_DB_ALIAS]
+    started = time.perf_counter()
+    try:
+        if connection.vendor == "postgresql":
+            # Connecting is bounded by connect_timeout in settings; SET LOCAL bounds the statement
+            # and ends with this transaction, so persistent connections keep their own limits.
+            with transaction.atomic(using=DEFAULT_DB_ALIAS), connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL statement_timeout = {DATABASE_CHECK_TIMEOUT_MS}")
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
+        else:
+            # No transaction here: on SQLite it would BEGIN IMMEDIATE and take the write lock.
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
+    except Exception as exc:
+        connection.close_if_unusable_or_obsolete()
+        return {"ok": False, "latency_ms": None, "error": error_text(exc)}
+    return {"ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2), "error": None}
 
 
 def check_database() -> dict:
     if not settings.READINESS_CHECK_DATABASE:
         return {"enabled": False, "ok": True, "latency_ms": None, "error": None}
-    started = time.perf_counter()
-    try:
-        connection = connections[DEFAULT_DB_ALIAS]
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                cursor.execute("SET LOCAL statement_timeout = 2000")
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except Exception as exc:
-        connections[DEFAULT_DB_ALIAS].close_if_unusable_or_obsolete()
-        return {"enabled": True, "ok": False, "latency_ms": None, "error": _error(exc)}
-    return {"enabled": True, "ok": True, "latency_ms": round((time.perf_counter() - started) * 1000, 2), "error": None}
+    return {"enabled": True, **database_probe()}
+
+
+def pending_migrations() -> list[str]:
+    executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    return [f"{migration.app_label}.{migration.name}" for migration, _ in plan]
 
 
 def check_migrations() -> dict:
     if not settings.READINESS_CHECK_MIGRATIONS:
         return {"enabled": False, "ok": True, "pending": [], "error": None}
     try:
-        executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
-        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+        pending = pending_migrations()
     except Exception as exc:
-        return {"enabled": True, "ok": False, "pending": [], "error": _error(exc)}
-    pending = [f"{migration.app_label}.{migration.name}" for migration, _ in plan]
+        return {"enabled": True, "ok": False, "pending": [], "error": error_text(exc)}
     error = f"{len(pending)} unapplied migration(s)" if pending else None
     return {"enabled": True, "ok": not pending, "pending": pending, "error": error}
 
 
 def worker_heartbeat() -> dict:
-    """The freshest django-q2 cluster heartbeat (clusters store their stats in the shared cache)."""
+    """The freshest django-q2 cluster heartbeat; clusters save their stats in the shared cache."""
     try:
         from django_q.status import Stat
 
         stats = Stat.get_all()
     except Exception as exc:
-        return {"alive": False, "last_heartbeat": None, "clusters": 0, "error": _error(exc)}
+        return {"alive": False, "last_heartbeat": None, "age_seconds": None, "clusters": 0, "error": error_text(exc)}
     if not stats:
-        return {"alive": False, "last_heartbeat": None, "clusters": 0, "error": "no worker cluster has reported"}
+        return {
+            "alive": False,
+            "last_heartbeat": None,
+            "age_seconds": None,
+            "clusters": 0,
+            "error": "no worker cluster has reported a heartbeat",
+        }
     latest = max(s.timestamp for s in stats)
-    age = (timezone.now() - latest).total_seconds()
+    age = max((timezone.now() - latest).total_seconds(), 0.0)
     alive = age <= WORKER_HEARTBEAT_MAX_AGE_SECONDS
     return {
         "alive": alive,
         "last_heartbeat": latest.isoformat().replace("+00:00", "Z"),
         "age_seconds": round(age, 1),
         "clusters": len(stats),
-        "error": None if alive else f"last heartbeat {age:.0f}s ago",
+        "error": None if alive else f"last worker heartbeat {age:.0f}s ago (limit {WORKER_HEARTBEAT_MAX_AGE_SECONDS}s)",
     }
 
 
 def check_worker() -> dict:
     beat = worker_heartbeat()
     if not settings.READINESS_CHECK_WORKER:
-        # Reported but not gating: a web node can be ready while the workers are elsewhere.
-        return {"enabled": False, "ok": True, **{k: v for k, v in beat.items() if k != "error"}, "error": None}
+        # Reported but not gating: a web node can be ready while the workers run elsewhere.
+        return {"enabled": False, "ok": True, **beat, "error": None}
     return {"enabled": True, "ok": beat["alive"], **beat}
+
+
+def check_cache() -> dict:
+    key = f"genxsop:preflight:{context.new_request_id()}"
+    try:
+        cache = caches["default"]
+        cache.set(key, "1", 30)
+        ok = cache.get(key) == "1"
+        cache.delete(key)
+    except Exception as exc:
+        return {"ok": False, "error": error_text(exc)}
+    return {"ok": ok, "error": None if ok else "a value written to the cache could not be read back"}
 
 
 def _skipped(enabled: bool) -> dict:
     return {"enabled": enabled, "ok": not enabled, "error": "skipped: database unreachable" if enabled else None}
 
 
-@require_http_methods(["GET", "HEAD"])
-def ready(request):
+def readiness() -> tuple[bool, dict]:
     database = check_database()
     reachable = database["ok"] or not database["enabled"]
-    migrations = check_migrations() if reachable else _skipped(settings.READINESS_CHECK_MIGRATIONS)
-    worker = check_worker() if reachable else _skipped(settings.READINESS_CHECK_WORKER)
+    # Without a database the other checks would each wait for their own connection timeout.
+    migrations = check_migrations() if reachable else {**_skipped(settings.READINESS_CHECK_MIGRATIONS), "pending": []}
+    worker = (
+        check_worker()
+        if reachable
+        else {**_skipped(settings.READINESS_CHECK_WORKER), "alive": False, "last_heartbeat": None, "clusters": 0}
+    )
     checks = {"database": database, "migrations": migrations, "worker": worker}
-    ok = all(check["ok"] for check in checks.values())
+    return all(check["ok"] for check in checks.values()), checks
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def ready(request):
+    ok, checks = readiness()
     body = {
         "status": "ready" if ok else "not_ready",
         "app": settings.APP_NAME,
@@ -108,5 +168,10 @@ def ready(request):
         "checks": checks,
     }
     if not ok:
-        logger.warning("readiness_failed", extra={"failed": [name for name, c in checks.items() if not c["ok"]]})
-    return JsonResponse(body, status=200 if ok else 503)
+        failed = {name: check["error"] for name, check in checks.items() if not check["ok"]}
+        logger.warning("readiness_failed", extra={"failed": failed})
+    response = JsonResponse(body, status=200 if ok else 503)
+    # readiness_failed above says why; Django's generic "Service Unavailable" ERROR would page
+    # someone a second time for every probe of a node that is merely starting.
+    response._has_been_logged = True
+    return response

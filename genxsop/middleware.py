@@ -1,17 +1,16 @@
 """Request context, timing, request logging and security headers (OPS-01…09)."""
 
 import logging
-import re
 import time
 
+from csp.middleware import CSPMiddleware
 from django.conf import settings
+from django.utils.functional import empty
 
 from genxsop import context
 
 logger = logging.getLogger("genxsop.request")
 
-_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_TRACEPARENT_RE = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$")
 PROBE_PATHS = ("/health", "/ready", "/metrics")
 
 
@@ -25,6 +24,11 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR", "")
 
 
+def is_api_path(path: str) -> bool:
+    # The interactive docs are a page rendered by the browser, not an API response.
+    return path.startswith("/api/") and not path.startswith("/api/docs")
+
+
 def _source_for(path: str) -> str:
     if path.startswith("/api/"):
         return "api"
@@ -33,40 +37,39 @@ def _source_for(path: str) -> str:
     return "ui"
 
 
-def _trace_id(request) -> str:
-    match = _TRACEPARENT_RE.match(request.META.get("HTTP_TRACEPARENT", "").strip().lower())
-    if match and match.group(1) != "0" * 32:
-        return match.group(1)
-    return context.new_request_id().replace("-", "")
+def _is_probe(path: str) -> bool:
+    return path.rstrip("/") in PROBE_PATHS
 
 
 class RequestContextMiddleware:
-    """Outermost middleware: assigns the request id, times the request and logs its completion."""
+    """Outermost middleware: assigns the request id and trace, times the request and logs its completion."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         started = time.perf_counter()
+        enabled = settings.ENABLE_REQUEST_ID
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-        if settings.ENABLE_REQUEST_ID and _REQUEST_ID_RE.match(incoming):
-            request_id = incoming
-        else:
-            request_id = context.new_request_id()
+        request_id = incoming if enabled and context.is_valid_request_id(incoming) else context.new_request_id()
         request.request_id = request_id
-        token = context.set_context(
-            context.RequestContext(
-                request_id=request_id,
-                source=_source_for(request.path),
-                ip_address=client_ip(request),
-                user_agent=request.META.get("HTTP_USER_AGENT", "")[:255],
-                trace_id=_trace_id(request),
-            )
+        parsed = context.parse_traceparent(request.META.get("HTTP_TRACEPARENT", ""))
+        trace_id, flags = (parsed[0], parsed[2]) if parsed else (context.new_trace_id(), "00")
+        ctx = context.RequestContext(
+            request_id=request_id,
+            source=_source_for(request.path),
+            ip_address=client_ip(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", "")[:255],
+            trace_id=trace_id,
+            span_id=context.new_span_id(),
+            trace_flags=flags,
         )
+        request.request_context = ctx
+        token = context.set_context(ctx)
         try:
             response = self.get_response(request)
             duration_ms = (time.perf_counter() - started) * 1000
-            if settings.ENABLE_REQUEST_ID:
+            if enabled:
                 response["X-Request-ID"] = request_id
                 response["X-Response-Time-Ms"] = f"{duration_ms:.2f}"
             if settings.ENABLE_REQUEST_LOGGING:
@@ -75,45 +78,87 @@ class RequestContextMiddleware:
         finally:
             context.reset_context(token)
 
-    def _log(self, request, response, duration_ms: float) -> None:
+    @staticmethod
+    def _user_id(request, probe: bool):
         user = getattr(request, "user", None)
-        match = getattr(request, "resolver_match", None)
-        probe = request.path.rstrip("/") in PROBE_PATHS
+        if user is None:
+            return None
+        # A probe must never reach the database (OPS-10), so its lazy session user is not loaded;
+        # elsewhere loading it costs what the view usually paid already.
+        if probe and getattr(user, "_wrapped", None) is empty:
+            return None
+        try:
+            return user.pk if user.is_authenticated else None
+        except Exception:  # the log line must not turn a served response into an error
+            return None
+
+    def _log(self, request, response, duration_ms: float) -> None:
+        probe = _is_probe(request.path)
         level = logging.INFO if (not probe or settings.LOG_PROBES) else logging.DEBUG
+        if not logger.isEnabledFor(level):
+            return
+        match = getattr(request, "resolver_match", None)
+        ctx = context.current()
         logger.log(
             level,
             "request_completed",
             extra={
                 "method": request.method,
                 "path": request.path,
-                "route": match.view_name if match else None,
+                "route": (match.view_name or match.route) if match else None,
                 "status": response.status_code,
                 "duration_ms": round(duration_ms, 2),
-                "user_id": user.pk if user is not None and user.is_authenticated else None,
-                "client_ip": context.current().ip_address,
-                "trace_id": context.current().trace_id,
+                "user_id": self._user_id(request, probe),
+                "client_ip": ctx.ip_address,
+                "trace_id": ctx.trace_id,
             },
         )
 
 
 class SecurityHeadersMiddleware:
-    """Headers Django does not set itself, and the deny-all CSP for API responses (OPS-08/09)."""
+    """The OPS-08 headers on every response, including those that inner middleware short-circuits.
 
-    API_CSP = "default-src 'none'; frame-ancestors 'none'"
+    It sits right inside RequestContextMiddleware so that redirects from SecurityMiddleware,
+    static files from whitenoise and early answers of auth middleware carry the headers too.
+    Django's SecurityMiddleware and XFrameOptionsMiddleware set the same values where they run
+    (and `check --deploy` looks for them); `setdefault` keeps a view's deliberate choice.
+    """
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         response = self.get_response(request)
+        response.setdefault("X-Content-Type-Options", "nosniff")
+        if not getattr(response, "xframe_options_exempt", False):
+            response.setdefault("X-Frame-Options", "DENY")
+        response.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         response.setdefault("Permissions-Policy", "geolocation=(), microphone=(), camera=()")
         response.setdefault("X-XSS-Protection", "1; mode=block")
         response.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if request.path.startswith("/api/") and not request.path.startswith("/api/docs"):
+        return response
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp, plus the two OPS-09 rules it has no setting for.
+
+    API responses get a deny-all policy: JSON is never rendered as a document. Console pages always
+    carry a nonce, even when the page rendered no inline block, so the policy has one shape
+    everywhere and a template that forgets the nonce fails loudly in every browser.
+    """
+
+    API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+
+    def process_response(self, request, response):
+        if is_api_path(request.path_info):
             header = (
                 "Content-Security-Policy-Report-Only"
                 if settings.SECURITY_CSP_REPORT_ONLY
                 else "Content-Security-Policy"
             )
-            response[header] = self.API_CSP
-        return response
+            response.setdefault(header, self.API_POLICY)
+            return response
+        nonce = getattr(request, "csp_nonce", None)
+        if nonce is not None and not getattr(request, "_csp_nonce", None):
+            str(nonce)  # evaluating the lazy nonce is what makes django-csp put it in the header
+        return super().process_response(request, response)

@@ -3,14 +3,14 @@
 import django_filters
 from django.db.models import Q
 
-from genxsop.filters import CommaChoiceFilter
+from genxsop.filters import CommaChoiceFilter, IdFilter, StrictBooleanFilter
 from planning.choices import AbcClass, LocationType, ProductStatus
 from planning.models import Location, Product
 
 
 class ProductFilterSet(django_filters.FilterSet):
     status = CommaChoiceFilter(choices=ProductStatus.choices)
-    category_id = django_filters.NumberFilter(method="filter_category", label="Category (with its subtree)")
+    category_id = IdFilter(method="filter_category", label="Category (with its subtree)")
     search = django_filters.CharFilter(method="filter_search", label="Name or SKU contains")
     product_family = django_filters.CharFilter(field_name="product_family", lookup_expr="iexact")
     abc_class = CommaChoiceFilter(choices=AbcClass.choices)
@@ -40,7 +40,7 @@ class ProductFilterSet(django_filters.FilterSet):
 class LocationFilterSet(django_filters.FilterSet):
     location_type = CommaChoiceFilter(choices=LocationType.choices)
     region = django_filters.CharFilter(lookup_expr="iexact")
-    is_active = django_filters.BooleanFilter()
+    is_active = StrictBooleanFilter()
     search = django_filters.CharFilter(method="filter_search", label="Code or name contains")
     ordering = django_filters.OrderingFilter(
         fields=(("code", "code"), ("name", "name"), ("location_type", "location_type"), ("region", "region"))

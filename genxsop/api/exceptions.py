@@ -3,6 +3,7 @@
 import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError
 from django.http import Http404
 from rest_framework import exceptions as drf
@@ -51,6 +52,10 @@ def api_exception_handler(exc, ctx):
         return _respond(exc.status_code, exc.code, exc.message, fields=exc.fields, context_data=exc.context)
     if isinstance(exc, Http404):
         return _respond(404, "NOT_FOUND", "Not found.")
+    # Django raises this while DRF reads request.body past DATA_UPLOAD_MAX_MEMORY_SIZE; it is not
+    # an APIException, so without this branch an oversized body would end as a 500 (API-03).
+    if isinstance(exc, RequestDataTooBig):
+        return _respond(413, "PAYLOAD_TOO_LARGE", "The request body is larger than the allowed size.")
     if isinstance(exc, DjangoPermissionDenied):
         exc = drf.PermissionDenied()
     if isinstance(exc, IntegrityError):

@@ -17,10 +17,14 @@ def _positive_int(request, name: str, default: int, maximum: int | None = None) 
     try:
         value = int(raw)
     except ValueError:
-        raise ValidationFailed(f"{name} must be an integer.", fields={name: ["Must be an integer."]}) from None
+        raise ValidationFailed(
+            f"{name} must be an integer.", fields={name: ["Must be an integer."]}, code="INVALID_PARAMETER"
+        ) from None
     if value < 1 or (maximum is not None and value > maximum):
         bound = f"between 1 and {maximum}" if maximum else "at least 1"
-        raise ValidationFailed(f"{name} must be {bound}.", fields={name: [f"Must be {bound}."]})
+        raise ValidationFailed(
+            f"{name} must be {bound}.", fields={name: [f"Must be {bound}."]}, code="INVALID_PARAMETER"
+        )
     return value
 
 

@@ -29,3 +29,18 @@ class IsAuthenticatedWithTokenScope(BasePermission):
                 denied.error_code = "TOKEN_SCOPE_INSUFFICIENT"
                 raise denied
         return True
+
+
+class HasActionPermission(IsAuthenticatedWithTokenScope):
+    """Adds the role gate of ACC-03: `view.action_permissions[view.action]` must be held.
+
+    A first layer only (services check again): it answers 403 before the body is validated, so a
+    caller without the right gets 403 whatever they send, never a 400 about the body.
+    """
+
+    def has_permission(self, request, view) -> bool:
+        super().has_permission(request, view)
+        needed = getattr(view, "action_permissions", {}).get(getattr(view, "action", None))
+        if needed and not request.user.has_perm(needed):
+            raise exceptions.PermissionDenied()
+        return True

@@ -166,8 +166,12 @@ ENABLE_REQUEST_LOGGING = env_bool("ENABLE_REQUEST_LOGGING", True)
 ENABLE_SECURITY_HEADERS = env_bool("ENABLE_SECURITY_HEADERS", True)
 LOG_PROBES = env_bool("LOG_PROBES", False)
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+# Security headers wrap everything inside the request context, so that answers short-circuited by
+# inner middleware (SSL redirect, whitenoise, auth redirects) carry them too (OPS-08).
+_security_headers = ["genxsop.middleware.SecurityHeadersMiddleware"] if ENABLE_SECURITY_HEADERS else []
 MIDDLEWARE = [
     "genxsop.middleware.RequestContextMiddleware",
+    *_security_headers,
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -178,12 +182,11 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
 ]
 if ENABLE_SECURITY_HEADERS:
-    # SecurityHeadersMiddleware sits before CSPMiddleware so that it sees (and can narrow) the
-    # policy on the way out: API responses get a deny-all CSP.
+    # Innermost, so that the CSP middleware sees the response first and the nonce of the rendered
+    # page; it gives API responses the deny-all policy (OPS-09).
     MIDDLEWARE += [
         "django.middleware.clickjacking.XFrameOptionsMiddleware",
-        "genxsop.middleware.SecurityHeadersMiddleware",
-        "csp.middleware.CSPMiddleware",
+        "genxsop.middleware.ContentSecurityPolicyMiddleware",
     ]
 
 # SECURITY
@@ -312,6 +315,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["genxsop.api.schema.drop_trailing_slash_aliases"],
+    # Several entities have a `status`; name each enum after its entity instead of a hash suffix.
+    "ENUM_NAME_OVERRIDES": {
+        "ProductStatusEnum": "planning.choices.ProductStatus",
+        "ApiTokenStatusEnum": "governance.api.serializers.TOKEN_STATUSES",
+    },
 }
 
 # BACKGROUND JOBS
@@ -369,4 +378,6 @@ enforce_guardrails(globals())
 
 # auth.W004 asks for a unique USERNAME_FIELD; ours is unique case-insensitively through the
 # functional constraint uq_users_email_ci, which the check cannot see.
-SILENCED_SYSTEM_CHECKS = ["auth.W004"]
+# security.W021 asks for HSTS preload; preloading is a commitment browsers keep for months, so it
+# stays the operator's explicit choice (HSTS_PRELOAD, default false per OPS-12).
+SILENCED_SYSTEM_CHECKS = ["auth.W004", "security.W021"]

@@ -1,1 +1,13 @@
-urlpatterns = []
+"""Catalog routes; every path answers with and without a trailing slash, never redirecting (API-02)."""
+
+from genxsop.api.routers import OptionalSlashRouter
+from planning.api.views import CategoryViewSet, LocationViewSet, ProductViewSet
+
+app_name = "planning-api"
+
+router = OptionalSlashRouter()
+router.register("products/categories", CategoryViewSet, basename="category")
+router.register("products", ProductViewSet, basename="product")
+router.register("locations", LocationViewSet, basename="location")
+
+urlpatterns = router.urls

@@ -1,0 +1,215 @@
+"""Django admin for governance rows (OPS-63).
+
+The admin is one more thin caller of the services: users are created and re-roled through
+governance.services, audit rows are read-only, and role groups are read-only because
+governance.roles keeps them in line with the permission matrix.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.contrib.auth.models import Group
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpResponseRedirect
+
+from genxsop.errors import DomainError
+from governance import services
+from governance.models import AuditEvent, User
+
+
+def adopt_saved(obj, saved) -> None:
+    """Make the admin's unsaved instance stand for the row a service created (for logging and redirects)."""
+    obj.pk = saved.pk
+    obj._state.adding = False
+    obj._state.db = saved._state.db
+
+
+def describe(exc: DomainError) -> str:
+    """The refusal in words: the field messages when there are any, else the general message."""
+    details = [
+        str(m)
+        for messages_ in (exc.fields or {}).values()
+        for m in (messages_ if isinstance(messages_, list | tuple) else [messages_])
+    ]
+    return " ".join(details) if details else exc.message
+
+
+class ServiceAdminMixin:
+    """Admin writes go through the services; a service refusal becomes an error message, not a 500.
+
+    The admin runs each add/change/delete in a transaction, so a refusal rolls back its log entry too.
+    """
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except DomainError as exc:
+            self.message_user(request, describe(exc), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except DomainError as exc:
+            self.message_user(request, describe(exc), messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if "delete_selected" in actions:
+            _, name, description = actions["delete_selected"]
+            actions["delete_selected"] = (service_delete_selected, name, description)
+        return actions
+
+    def run_per_row(self, request, queryset, operation, *, done: str) -> None:
+        """Apply `operation(obj)` to each row in its own transaction and report successes and failures."""
+        succeeded, failures = 0, []
+        for obj in queryset:
+            try:
+                with transaction.atomic():
+                    operation(obj)
+            except DomainError as exc:
+                failures.append(f"{obj}: {describe(exc)}")
+            else:
+                succeeded += 1
+        if succeeded:
+            self.message_user(request, f"{succeeded} {done}.", messages.SUCCESS)
+        for failure in failures:
+            self.message_user(request, failure, messages.ERROR)
+
+
+def service_delete_selected(modeladmin, request, queryset):
+    """Django's confirmation page, then one service call per row with failures reported (not a bulk DELETE)."""
+    if not request.POST.get("post"):
+        return django_delete_selected(modeladmin, request, queryset)
+    if not modeladmin.has_delete_permission(request):
+        return django_delete_selected(modeladmin, request, queryset)
+
+    def delete(obj):
+        modeladmin.log_deletions(request, [obj])
+        modeladmin.delete_model(request, obj)
+
+    modeladmin.run_per_row(request, queryset, delete, done="deleted")
+    return None
+
+
+class UserCreationForm(forms.ModelForm):
+    password1 = forms.CharField(
+        label="Password",
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        required=False,
+        help_text="Leave both empty for an account that signs in through SSO only.",
+    )
+    password2 = forms.CharField(
+        label="Password (again)", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), required=False
+    )
+
+    class Meta:
+        model = User
+        fields = ["email", "full_name", "role", "department"]
+
+    def clean(self):
+        data = super().clean()
+        first, second = data.get("password1"), data.get("password2")
+        if first != second:
+            self.add_error("password2", "The two passwords differ.")
+        elif first:
+            candidate = User(email=data.get("email", ""), full_name=data.get("full_name", ""))
+            try:
+                validate_password(first, candidate)
+            except ValidationError as exc:
+                self.add_error("password1", exc)
+        return data
+
+
+@admin.register(User)
+class UserAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    list_display = ["email", "full_name", "role", "department", "is_active", "auth_source", "created_at"]
+    list_filter = ["role", "is_active", "auth_source", "is_service_account"]
+    search_fields = ["email", "full_name"]
+    ordering = ["full_name", "id"]
+    add_form = UserCreationForm
+    # Only the role is edited here (through user_set_role); the other account changes
+    # (deactivation, unlock, password reset) are console operations with their own audit events.
+    change_fields = ["email", "full_name", "role", "department", "is_active", "auth_source", "is_service_account",
+                     "failed_login_count", "locked_until", "last_login", "created_at", "updated_at"]  # fmt: skip
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = self.add_form
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["email", "full_name", "role", "department", "password1", "password2"]
+        return self.change_fields
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return [name for name in self.change_fields if name != "role"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # accounts are deactivated, never deleted: the audit trail refers to them
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            user = services.user_create(
+                actor=request.user,
+                email=form.cleaned_data["email"],
+                full_name=form.cleaned_data["full_name"],
+                role=form.cleaned_data["role"],
+                department=form.cleaned_data.get("department", ""),
+                password=form.cleaned_data.get("password1") or None,
+            )
+            adopt_saved(obj, user)
+        elif "role" in form.changed_data:
+            services.user_set_role(actor=request.user, user=obj, role=form.cleaned_data["role"])
+
+    def save_related(self, request, form, formsets, change):
+        """Groups follow the role (set by the services); nothing else is related."""
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """The audit log is append-only (GOV-07): viewable here, never added, changed or deleted."""
+
+    list_display = ["occurred_at", "event_type", "target_type", "target_id", "target_repr", "actor_name", "source"]
+    list_filter = ["source", "target_type", "actor_type"]
+    search_fields = ["event_type", "target_id", "target_repr", "actor_name", "request_id"]
+    date_hierarchy = "occurred_at"
+    list_select_related = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class RoleGroupAdmin(admin.ModelAdmin):
+    """Role groups are derived from governance.roles.ROLE_PERMISSIONS; editing them here would drift."""
+
+    list_display = ["name"]
+    filter_horizontal = ["permissions"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,104 @@
+"""Read paths of the governance app: audit history of one entity."""
+
+import re
+from functools import cache
+
+from django.apps import apps
+from django.db.models import QuerySet
+
+from genxsop.errors import NotFound, PermissionDenied
+from genxsop.services import require_perm
+from governance.choices import Role
+from governance.models import ApiToken, AuditEvent, User
+
+
+@cache
+def _models_by_entity_type() -> dict:
+    # The same snake_case naming as governance.audit.entity_type_of, which wrote target_type.
+    return {re.sub(r"(?<!^)(?=[A-Z])", "_", model.__name__).lower(): model for model in apps.get_models()}
+
+
+def audit_history(*, user, target_type: str, target_id) -> QuerySet[AuditEvent]:
+    """Audit events of one entity, newest first, for whoever can read that entity (ACC-06).
+
+    The entity is looked up through its own scoped queryset, so an entity outside the caller's
+    read scope answers 403 (no module access) or 404 (outside the object scope), never its history.
+    """
+    model = _models_by_entity_type().get(target_type)
+    if model is None:
+        raise NotFound("Unknown entity type.")
+    manager = model._default_manager
+    if hasattr(manager, "for_user"):
+        try:
+            visible = manager.for_user(user).filter(pk=target_id).exists()
+        except (ValueError, TypeError):
+            visible = False
+        if not visible:
+            raise NotFound()
+    else:
+        meta = model._meta
+        require_perm(user, f"{meta.app_label}.view_{meta.model_name}")
+    return AuditEvent.objects.filter(target_type=target_type, target_id=str(target_id)).order_by("-occurred_at", "-id")
+
+
+# Access: the caller's modules and capabilities, API tokens --------------------------------
+
+# ACC-06 read scope per module, as the permission that grants it (None: every active user).
+# Modules join this table as their read permissions appear.
+READ_MODULES: tuple[tuple[str, str | None], ...] = (
+    ("dashboard", None),
+    ("kpi", None),
+    ("notifications", None),
+    ("catalog", "planning.view_product"),
+    ("audit", "governance.view_auditevent"),
+)
+
+# ACC-03 write capabilities, as the permission that grants each.
+CAPABILITIES: tuple[tuple[str, str | None], ...] = (
+    ("profile.edit_own", None),
+    ("api_tokens.manage_own", None),
+    ("catalog.manage", "planning.add_product"),
+    ("users.manage", "governance.add_user"),
+    ("api_tokens.manage_any", "governance.add_apitoken"),
+)
+
+
+def user_modules(*, user) -> list[str]:
+    """Modules `user` may read (drives `/auth/me` and the console navigation)."""
+    return [name for name, perm in READ_MODULES if perm is None or user.has_perm(perm)]
+
+
+def user_capabilities(*, user) -> list[str]:
+    return [name for name, perm in CAPABILITIES if perm is None or user.has_perm(perm)]
+
+
+def user_get(*, user, pk) -> User:
+    """Any user, for administrators (e.g. to issue a token to a service account)."""
+    if user.role != Role.ADMIN:
+        raise PermissionDenied("Only administrators can act on other users.")
+    try:
+        return User.objects.get(pk=pk)
+    except (User.DoesNotExist, ValueError, TypeError):
+        raise NotFound("User not found.") from None
+
+
+def api_token_list(*, user, owner_id: int | None = None, include_revoked: bool = False) -> QuerySet[ApiToken]:
+    """The caller's own tokens; an administrator may list another user's with `owner_id` (API-AUTH-19)."""
+    owner_id = owner_id or user.pk
+    if owner_id != user.pk and user.role != Role.ADMIN:
+        raise PermissionDenied("Only administrators can list other users' tokens.")
+    tokens = ApiToken.objects.filter(user_id=owner_id).select_related("user", "created_by")
+    if not include_revoked:
+        tokens = tokens.filter(revoked_at__isnull=True)
+    return tokens.order_by("-created_at", "-id")
+
+
+def api_token_get(*, user, pk) -> ApiToken:
+    """A token of the caller, or any token for an administrator; others' tokens are 404."""
+    tokens = ApiToken.objects.select_related("user", "created_by")
+    if user.role != Role.ADMIN:
+        tokens = tokens.filter(user=user)
+    try:
+        return tokens.get(pk=pk)
+    except (ApiToken.DoesNotExist, ValueError, TypeError):
+        raise NotFound("Token not found.") from None

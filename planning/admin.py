@@ -1,0 +1,127 @@
+"""Django admin for the catalog (OPS-63): every save and delete calls the planning services.
+
+The request middleware marks writes under the admin path with source "admin", so the audit
+rows these services write show where the change came from.
+"""
+
+from django.contrib import admin, messages
+from django.http import HttpResponseRedirect
+from django.urls import reverse
+
+from governance.admin import ServiceAdminMixin, adopt_saved
+from planning import permissions as perms
+from planning import services
+from planning.models import Category, Location, Product
+
+
+def _changed(form, allowed) -> dict:
+    return {name: form.cleaned_data[name] for name in form.changed_data if name in allowed}
+
+
+@admin.register(Category)
+class CategoryAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "parent", "level", "updated_at"]
+    list_filter = ["level"]
+    search_fields = ["name"]
+    fields = ["name", "parent", "description", "level"]
+    readonly_fields = ["level"]
+    list_select_related = ["parent"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.category_update(
+                actor=request.user, category=obj, data=_changed(form, {"name", "parent", "description"})
+            )
+        else:
+            category = services.category_create(
+                actor=request.user,
+                name=form.cleaned_data["name"],
+                parent=form.cleaned_data.get("parent"),
+                description=form.cleaned_data.get("description", ""),
+            )
+            adopt_saved(obj, category)
+
+    def delete_model(self, request, obj):
+        services.category_delete(actor=request.user, category=obj)
+
+
+@admin.register(Product)
+class ProductAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    list_display = ["sku", "name", "category", "product_family", "unit_cost", "selling_price", "lead_time_days",
+                    "abc_class", "status"]  # fmt: skip
+    list_filter = ["status", "abc_class", "category"]
+    search_fields = ["sku", "name", "product_family"]
+    list_select_related = ["category"]
+    actions = ["discontinue_selected"]
+    fields = ["sku", "name", "description", "category", "product_family", "unit_of_measure", "unit_cost",
+              "selling_price", "lead_time_days", "min_order_qty", "status", "abc_class"]  # fmt: skip
+
+    def get_readonly_fields(self, request, obj=None):
+        # The SKU is immutable, status moves only through discontinue/activate (WF-01) and the
+        # ABC class is computed by classification, not typed in.
+        return ["abc_class"] if obj is None else ["sku", "status", "abc_class"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # products are discontinued, never deleted (API-PRD-05)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.product_update(
+                actor=request.user, product=obj, data=_changed(form, set(services.PRODUCT_UPDATE_FIELDS))
+            )
+        else:
+            data = {k: v for k, v in form.cleaned_data.items() if k in services.PRODUCT_CREATE_FIELDS}
+            adopt_saved(obj, services.product_create(actor=request.user, data=data))
+
+    @admin.action(description="Discontinue selected products", permissions=["discontinue"])
+    def discontinue_selected(self, request, queryset):
+        self.run_per_row(
+            request,
+            queryset,
+            lambda product: services.product_discontinue(actor=request.user, product=product),
+            done="product(s) discontinued",
+        )
+
+    def has_discontinue_permission(self, request):
+        return request.user.has_perm(perms.DISCONTINUE_PRODUCT)
+
+
+@admin.register(Location)
+class LocationAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    list_display = ["code", "name", "location_type", "region", "is_active"]
+    list_filter = ["location_type", "is_active", "region"]
+    search_fields = ["code", "name", "region"]
+    fields = ["code", "name", "location_type", "region", "is_active"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The code is immutable; deactivation is what deleting a referenced location does.
+        return ["is_active"] if obj is None else ["code", "is_active"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            services.location_update(
+                actor=request.user, location=obj, data=_changed(form, set(services.LOCATION_UPDATE_FIELDS))
+            )
+        else:
+            data = {k: v for k, v in form.cleaned_data.items() if k in services.LOCATION_CREATE_FIELDS}
+            adopt_saved(obj, services.location_create(actor=request.user, data=data))
+
+    def log_deletions(self, request, queryset):
+        """Logged in delete_model instead, once we know whether the row was deleted or deactivated."""
+
+    def delete_model(self, request, obj):
+        kept = services.location_delete(actor=request.user, location=obj)
+        if kept is None:
+            super().log_deletions(request, [obj])
+        else:
+            request.location_deactivated = True
+            self.log_change(request, obj, "Deactivated instead of deleted: plans or stock refer to it.")
+            self.message_user(
+                request, f"Location {obj.code} is in use, so it was deactivated instead of deleted.", messages.WARNING
+            )
+
+    def response_delete(self, request, obj_display, obj_id):
+        if getattr(request, "location_deactivated", False):
+            # Skip Django's "deleted successfully": the row is still there, deactivated.
+            return HttpResponseRedirect(reverse("admin:planning_location_changelist"))
+        return super().response_delete(request, obj_display, obj_id)
