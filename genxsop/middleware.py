@@ -136,7 +136,19 @@ class SecurityHeadersMiddleware:
         response.setdefault("Permissions-Policy", "geolocation=(), microphone=(), camera=()")
         response.setdefault("X-XSS-Protection", "1; mode=block")
         response.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if "Cache-Control" not in response and _is_authenticated(request):
+            # API-14: nothing a signed-in user or a token holder sees may sit in a shared cache.
+            response["Cache-Control"] = "no-store"
         return response
+
+
+def _is_authenticated(request) -> bool:
+    if request.META.get("HTTP_AUTHORIZATION"):
+        return True
+    user = getattr(request, "user", None)
+    if user is None or getattr(user, "_wrapped", None) is empty:
+        return False  # never load a session user just to decide a header (probes stay DB-free)
+    return user.is_authenticated
 
 
 class ContentSecurityPolicyMiddleware(CSPMiddleware):

@@ -7,6 +7,7 @@ transaction and publishes its domain event after commit.
 from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
+from django.db.models import ProtectedError
 
 from genxsop.errors import InUse, InvalidStateTransition, ValidationFailed
 from genxsop.services import model_update, require_perm, save_or_conflict, snapshot, validate_instance
@@ -211,6 +212,27 @@ def product_activate(*, actor, product: Product, reason: str = "") -> Product:
     """Bring a new or discontinued product into active planning. Needs discontinue_product."""
     return _product_transition(actor=actor, product=product, action="activate",
                                event=events.PRODUCT_ACTIVATED, reason=reason)  # fmt: skip
+
+
+@transaction.atomic
+def product_delete(*, actor, product: Product, reason: str) -> None:
+    """Hard-delete a product that nothing references. Needs delete_product (admin).
+
+    Not offered by the API or console, where deleting means discontinuing (PLN-02); it exists for
+    removing rows loaded by mistake, such as demo data. A referenced product is IN_USE (409).
+    """
+    require_perm(actor, perms.DELETE_PRODUCT, product)
+    product = Product.objects.select_for_update().get(pk=product.pk)
+    before = snapshot(product)
+    pk = product.pk
+    try:
+        with transaction.atomic():
+            product.delete()
+    except ProtectedError:
+        raise InUse("The product is still referenced by plans or stock.") from None
+    product.pk = pk
+    audit.record(actor=actor, event_type=events.PRODUCT_DELETED, target=product, before=before, message=reason)
+    bus.publish_on_commit(events.PRODUCT_DELETED, product_id=pk)
 
 
 # Locations --------------------------------------------------------------------

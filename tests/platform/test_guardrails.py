@@ -165,12 +165,21 @@ class TestStartupRefusal:
         assert proc.returncode == 0, proc.stderr
         assert json.loads(proc.stdout) == [True, True, True, 31536000, True, "Lax", False]
 
-    def test_outside_production_the_findings_are_warnings(self):
-        proc = manage("check", env=base_env(ENVIRONMENT="development"))
+    @pytest.mark.parametrize(
+        ("environment", "args"), [("staging", ["check"]), ("test", ["check"]), ("development", ["check", "--deploy"])]
+    )
+    def test_outside_production_the_findings_are_warnings(self, environment, args):
+        proc = manage(*args, env=base_env(ENVIRONMENT=environment))
 
         assert proc.returncode == 0, proc.stderr
         assert "(genxsop.G002) DATABASE_URL points at SQLite" in proc.stdout + proc.stderr
         assert "(genxsop.G003) DJANGO_SECRET_KEY is the development default" in proc.stdout + proc.stderr
+
+    def test_a_development_laptop_is_not_nagged_on_every_command(self):
+        proc = manage("check", env=base_env(ENVIRONMENT="development"))
+
+        assert proc.returncode == 0, proc.stderr
+        assert "genxsop.G0" not in proc.stdout + proc.stderr
 
 
 @pytest.mark.parametrize(

@@ -237,3 +237,18 @@ class TestCspReport:
 
         assert statuses == {204}
         assert len(captured_logs.messages("csp_violation")) == CSP_REPORTS_PER_MINUTE
+
+
+@pytest.mark.django_db
+def test_authenticated_responses_are_not_cacheable(client, admin_api, admin_user):
+    # API-14: token-authenticated API answers and signed-in console pages carry no-store
+    assert admin_api.get("/api/v1/products")["Cache-Control"] == "no-store"
+    client.force_login(admin_user)
+    assert "no-store" in client.get("/catalog/products/")["Cache-Control"]
+
+
+@pytest.mark.django_db
+def test_anonymous_static_assets_stay_cacheable(client):
+    response = client.get("/static/css/console.css")
+    assert response.status_code == 200
+    assert "no-store" not in response.get("Cache-Control", "")
