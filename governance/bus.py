@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils.module_loading import import_string
 
 from genxsop import context
+from genxsop.tasks import enqueue, job
 
 logger = logging.getLogger(__name__)
 
@@ -54,16 +55,16 @@ def dispatch(event: str, payload: dict) -> None:
         dotted = f"{sub.handler.__module__}.{sub.handler.__qualname__}"
         try:
             if sub.background:
-                from django_q.tasks import async_task
-
-                async_task("governance.bus.run_handler", dotted, event, payload, task_name=f"{event}:{dotted}"[:100])
+                enqueue("governance.bus.run_handler", dotted, event, payload)
             else:
                 sub.handler(event, payload)
         except Exception:
             logger.exception("event_subscriber_failed", extra={"event": event, "handler": dotted})
 
 
+@job
 def run_handler(dotted: str, event: str, payload: dict) -> None:
-    """django-q2 entry point for background subscribers; runs under the originating request id."""
-    with context.bound_context(request_id=payload.get("request_id") or context.new_request_id(), source="job"):
-        import_string(dotted)(event, payload)
+    """django-q2 entry point for background subscribers: runs under its job id, names its origin."""
+    logger.info("event_subscriber_started", extra={"event": event, "handler": dotted,
+                                                   "origin_request_id": payload.get("request_id")})  # fmt: skip
+    import_string(dotted)(event, payload)
