@@ -6,6 +6,7 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework import serializers
 from rest_framework.decorators import api_view, authentication_classes, permission_classes
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from genxsop.api import schema  # noqa: F401  (registers the authentication schemes with drf-spectacular)
@@ -27,7 +28,7 @@ from genxsop.errors_views import api_not_found
 )
 @api_view(["GET"])
 @authentication_classes([ApiTokenAuthentication, ConsoleSessionAuthentication])
-@permission_classes([])
+@permission_classes([AllowAny])  # public; also tells the schema that credentials are optional here
 def api_root(request):
     body = {"app": settings.APP_NAME, "status": "running", "docs": "/api/docs/"}
     if request.user and request.user.is_authenticated:

@@ -4,6 +4,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from genxsop.api.fields import StrictCharField
 from genxsop.filters import MAX_ID
 from governance import selectors
 from governance.models import ApiToken, User
@@ -76,7 +77,7 @@ class ApiTokenListQuerySerializer(serializers.Serializer):
 
 
 class ApiTokenCreateInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
+    name = StrictCharField(max_length=100)
     scopes = serializers.ListField(child=serializers.ChoiceField(choices=SCOPES), allow_empty=False)
     expires_in_days = serializers.IntegerField(
         required=False, allow_null=True, help_text="Default API_TOKEN_DEFAULT_DAYS (90), at most API_TOKEN_MAX_DAYS."
@@ -90,4 +91,4 @@ class ApiTokenCreateInputSerializer(serializers.Serializer):
 
 
 class ApiTokenRevokeInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    reason = StrictCharField(max_length=255, required=False, allow_blank=True, default="")

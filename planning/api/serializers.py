@@ -7,6 +7,7 @@ input serializers only make sure the values have the right types and lengths.
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from genxsop.api.fields import StrictCharField
 from planning.choices import LocationType, ProductStatus
 from planning.models import Category, Location, Product
 from planning.services import product_allowed_actions
@@ -49,18 +50,18 @@ class CategoryNodeSerializer(CategorySerializer):
 
 
 class CategoryCreateInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=255)
+    name = StrictCharField(max_length=255)
     parent_id = serializers.IntegerField(required=False, allow_null=True, help_text="Omitted or null: top level.")
-    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    description = StrictCharField(max_length=500, required=False, allow_blank=True)
     level = serializers.IntegerField(
         required=False, help_text="Derived from the parent; a value that disagrees is refused (400)."
     )
 
 
 class CategoryUpdateInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=255, required=False)
+    name = StrictCharField(max_length=255, required=False)
     parent_id = serializers.IntegerField(required=False, allow_null=True, help_text="null moves it to the top level.")
-    description = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    description = StrictCharField(max_length=500, required=False, allow_blank=True)
 
 
 # Products ---------------------------------------------------------------------
@@ -99,12 +100,12 @@ class ProductDetailSerializer(ProductSerializer):
 
 
 class ProductCreateInputSerializer(serializers.Serializer):
-    sku = serializers.CharField(max_length=50, help_text="Unique and immutable.")
-    name = serializers.CharField(max_length=255)
-    description = serializers.CharField(max_length=1000, required=False, allow_blank=True)
+    sku = StrictCharField(max_length=50, help_text="Unique and immutable.")
+    name = StrictCharField(max_length=255)
+    description = StrictCharField(max_length=1000, required=False, allow_blank=True)
     category_id = serializers.IntegerField(required=False, allow_null=True)
-    product_family = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    unit_of_measure = serializers.CharField(max_length=20, required=False)
+    product_family = StrictCharField(max_length=100, required=False, allow_blank=True)
+    unit_of_measure = StrictCharField(max_length=20, required=False)
     unit_cost = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True)
     selling_price = serializers.DecimalField(
         max_digits=12, decimal_places=2, min_value=0, required=False, allow_null=True
@@ -117,8 +118,8 @@ class ProductCreateInputSerializer(serializers.Serializer):
 
 
 class ProductUpdateInputSerializer(ProductCreateInputSerializer):
-    sku = serializers.CharField(max_length=50, required=False, help_text="Immutable: a different value is refused.")
-    name = serializers.CharField(max_length=255, required=False)
+    sku = StrictCharField(max_length=50, required=False, help_text="Immutable: a different value is refused.")
+    name = StrictCharField(max_length=255, required=False)
     status = serializers.ChoiceField(
         choices=ProductStatus.choices,
         required=False,
@@ -127,7 +128,7 @@ class ProductUpdateInputSerializer(ProductCreateInputSerializer):
 
 
 class ProductActionInputSerializer(serializers.Serializer):
-    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    reason = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
 
 
 class MessageSerializer(serializers.Serializer):
@@ -161,12 +162,12 @@ class LocationDetailSerializer(LocationSerializer):
 
 
 class LocationCreateInputSerializer(serializers.Serializer):
-    code = serializers.CharField(max_length=50, help_text="Unique, case-sensitive and immutable.")
-    name = serializers.CharField(max_length=255)
+    code = StrictCharField(max_length=50, help_text="Unique, case-sensitive and immutable.")
+    name = StrictCharField(max_length=255)
     location_type = serializers.ChoiceField(choices=LocationType.choices, required=False)
-    region = serializers.CharField(max_length=100, required=False, allow_blank=True)
+    region = StrictCharField(max_length=100, required=False, allow_blank=True)
 
 
 class LocationUpdateInputSerializer(LocationCreateInputSerializer):
-    code = serializers.CharField(max_length=50, required=False, help_text="Immutable: a different value is refused.")
-    name = serializers.CharField(max_length=255, required=False)
+    code = StrictCharField(max_length=50, required=False, help_text="Immutable: a different value is refused.")
+    name = StrictCharField(max_length=255, required=False)

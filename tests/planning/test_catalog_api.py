@@ -764,3 +764,19 @@ def test_malformed_json_is_400(world, admin_client):
 def test_unsupported_method_is_405(world, admin_client):
     assert_error(admin_client.patch(f"{API}/products", {}, format="json"), 405, "METHOD_NOT_ALLOWED")
     assert_error(admin_client.put(f"{API}/products/{world.speaker.pk}/discontinue"), 405, "METHOD_NOT_ALLOWED")
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/products", {"sku": "NUM-1", "name": "Numbered", "description": 0}, "description"),
+        ("/api/v1/products", {"sku": 12345, "name": "Numbered"}, "sku"),
+        ("/api/v1/locations", {"code": "X-1", "name": "X", "region": True}, "region"),
+        ("/api/v1/products/categories", {"name": 7}, "name"),
+    ],
+)
+def test_text_fields_refuse_numbers_and_booleans(admin_api, path, body, field):
+    # A number where the schema says string is a client bug to report, not a value to coerce.
+    response = admin_api.post(path, body, format="json")
+    assert response.status_code == 400
+    assert response.json()["detail"]["fields"][field] == ["Not a valid string."]
