@@ -142,8 +142,9 @@ def build_logging_config(*, level: str, fmt: str) -> dict:
         "root": {"handlers": ["stdout"], "level": level},
         "loggers": {
             "django": dict(app_logger),
-            # runserver's own access line duplicates our request_completed record.
-            "django.server": {"handlers": ["stdout"], "level": "WARNING", "propagate": False},
+            # runserver's access line repeats request_completed (with a socket repr for 4xx); its
+            # 5xx lines (ERROR) still come through.
+            "django.server": {"handlers": ["stdout"], "level": "ERROR", "propagate": False},
             "genxsop": dict(app_logger),
             "planning": dict(app_logger),
             "forecasting": dict(app_logger),
