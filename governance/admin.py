@@ -6,93 +6,14 @@ governance.roles keeps them in line with the permission matrix.
 """
 
 from django import forms
-from django.contrib import admin, messages
-from django.contrib.admin.actions import delete_selected as django_delete_selected
+from django.contrib import admin
 from django.contrib.auth.models import Group
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.http import HttpResponseRedirect
 
-from genxsop.errors import DomainError
+from genxsop.admin import ReadOnlyAdminMixin, ServiceAdminMixin, adopt_saved
 from governance import services
 from governance.models import AuditEvent, User
-
-
-def adopt_saved(obj, saved) -> None:
-    """Make the admin's unsaved instance stand for the row a service created (for logging and redirects)."""
-    obj.pk = saved.pk
-    obj._state.adding = False
-    obj._state.db = saved._state.db
-
-
-def describe(exc: DomainError) -> str:
-    """The refusal in words: the field messages when there are any, else the general message."""
-    details = [
-        str(m)
-        for messages_ in (exc.fields or {}).values()
-        for m in (messages_ if isinstance(messages_, list | tuple) else [messages_])
-    ]
-    return " ".join(details) if details else exc.message
-
-
-class ServiceAdminMixin:
-    """Admin writes go through the services; a service refusal becomes an error message, not a 500.
-
-    The admin runs each add/change/delete in a transaction, so a refusal rolls back its log entry too.
-    """
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except DomainError as exc:
-            self.message_user(request, describe(exc), messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-
-    def delete_view(self, request, object_id, extra_context=None):
-        try:
-            return super().delete_view(request, object_id, extra_context)
-        except DomainError as exc:
-            self.message_user(request, describe(exc), messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        if "delete_selected" in actions:
-            _, name, description = actions["delete_selected"]
-            actions["delete_selected"] = (service_delete_selected, name, description)
-        return actions
-
-    def run_per_row(self, request, queryset, operation, *, done: str) -> None:
-        """Apply `operation(obj)` to each row in its own transaction and report successes and failures."""
-        succeeded, failures = 0, []
-        for obj in queryset:
-            try:
-                with transaction.atomic():
-                    operation(obj)
-            except DomainError as exc:
-                failures.append(f"{obj}: {describe(exc)}")
-            else:
-                succeeded += 1
-        if succeeded:
-            self.message_user(request, f"{succeeded} {done}.", messages.SUCCESS)
-        for failure in failures:
-            self.message_user(request, failure, messages.ERROR)
-
-
-def service_delete_selected(modeladmin, request, queryset):
-    """Django's confirmation page, then one service call per row with failures reported (not a bulk DELETE)."""
-    if not request.POST.get("post"):
-        return django_delete_selected(modeladmin, request, queryset)
-    if not modeladmin.has_delete_permission(request):
-        return django_delete_selected(modeladmin, request, queryset)
-
-    def delete(obj):
-        modeladmin.log_deletions(request, [obj])
-        modeladmin.delete_model(request, obj)
-
-    modeladmin.run_per_row(request, queryset, delete, done="deleted")
-    return None
 
 
 class UserCreationForm(forms.ModelForm):
@@ -173,7 +94,7 @@ class UserAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The audit log is append-only (GOV-07): viewable here, never added, changed or deleted."""
 
     list_display = ["occurred_at", "event_type", "target_type", "target_id", "target_repr", "actor_name", "source"]
@@ -185,31 +106,13 @@ class AuditEventAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class RoleGroupAdmin(admin.ModelAdmin):
+class RoleGroupAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Role groups are derived from governance.roles.ROLE_PERMISSIONS; editing them here would drift."""
 
     list_display = ["name"]
     filter_horizontal = ["permissions"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

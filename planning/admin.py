@@ -8,10 +8,14 @@ from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
-from governance.admin import ServiceAdminMixin, adopt_saved
+from genxsop.admin import ServiceAdminMixin, adopt_saved
 from planning import permissions as perms
 from planning import services
 from planning.models import Category, Location, Product
+
+
+def _cleaned(form, allowed) -> dict:
+    return {name: value for name, value in form.cleaned_data.items() if name in allowed}
 
 
 def _changed(form, allowed) -> dict:
@@ -66,11 +70,10 @@ class ProductAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            services.product_update(
-                actor=request.user, product=obj, data=_changed(form, set(services.PRODUCT_UPDATE_FIELDS))
-            )
+            data = _changed(form, services.PRODUCT_UPDATE_FIELDS)
+            services.product_update(actor=request.user, product=obj, data=data)
         else:
-            data = {k: v for k, v in form.cleaned_data.items() if k in services.PRODUCT_CREATE_FIELDS}
+            data = _cleaned(form, services.PRODUCT_CREATE_FIELDS)
             adopt_saved(obj, services.product_create(actor=request.user, data=data))
 
     @admin.action(description="Discontinue selected products", permissions=["discontinue"])
@@ -99,11 +102,10 @@ class LocationAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
-            services.location_update(
-                actor=request.user, location=obj, data=_changed(form, set(services.LOCATION_UPDATE_FIELDS))
-            )
+            data = _changed(form, services.LOCATION_UPDATE_FIELDS)
+            services.location_update(actor=request.user, location=obj, data=data)
         else:
-            data = {k: v for k, v in form.cleaned_data.items() if k in services.LOCATION_CREATE_FIELDS}
+            data = _cleaned(form, services.LOCATION_CREATE_FIELDS)
             adopt_saved(obj, services.location_create(actor=request.user, data=data))
 
     def log_deletions(self, request, queryset):

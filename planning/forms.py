@@ -86,9 +86,6 @@ class ProductForm(ConsoleForm):
             del self.fields["sku"]
             del self.fields["status"]
 
-    def to_service_data(self) -> dict:
-        return dict(self.cleaned_data)
-
 
 class CategoryForm(ConsoleForm):
     field_aliases = {"parent_id": "parent"}

@@ -1,20 +1,19 @@
 """Catalog API (API-PROD-01…10, API-LOC-01…05): thin adapters over planning.selectors and planning.services."""
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import status, viewsets
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from genxsop.api.filters import FilterSetSchemaBackend
-from genxsop.api.permissions import HasActionPermission
 from genxsop.api.schema import ID_PARAMETER, READ_ERRORS, WRITE_ERRORS, error_responses
 from genxsop.api.validation import validated_body, validated_query
+from genxsop.api.viewsets import ServiceViewSet
 from genxsop.errors import NotFound, ValidationFailed
 from planning import permissions as perms
 from planning import selectors, services
 from planning.api import serializers as s
 from planning.filtersets import LocationFilterSet, ProductFilterSet
-from planning.models import Category, Location, Product
+from planning.models import Category
 
 
 def _category_ref(user, pk, field: str) -> Category | None:
@@ -25,15 +24,6 @@ def _category_ref(user, pk, field: str) -> Category | None:
         return selectors.category_get(user=user, pk=pk)
     except NotFound:
         raise ValidationFailed(fields={field: [f"Category {pk} does not exist."]}) from None
-
-
-class CatalogViewSet(viewsets.GenericViewSet):
-    permission_classes = [HasActionPermission]
-    lookup_value_regex = r"\d+"
-    action_permissions: dict[str, str] = {}
-
-    def _render(self, serializer_class, instance, status_code=status.HTTP_200_OK) -> Response:
-        return Response(serializer_class(instance, context=self.get_serializer_context()).data, status=status_code)
 
 
 # Categories -------------------------------------------------------------------
@@ -73,10 +63,12 @@ class CatalogViewSet(viewsets.GenericViewSet):
         responses={204: None, **error_responses(*READ_ERRORS, 404, 409)},
     ),
 )
-class CategoryViewSet(CatalogViewSet):
+class CategoryViewSet(ServiceViewSet):
     """Product categories, at most three levels deep (PLN-01)."""
 
     pagination_class = None
+    list_selector = staticmethod(selectors.category_list)
+    get_selector = staticmethod(selectors.category_get)
     serializer_class = s.CategorySerializer
     action_permissions = {
         "list": perms.VIEW_CATEGORY,
@@ -87,18 +79,10 @@ class CategoryViewSet(CatalogViewSet):
         "destroy": perms.DELETE_CATEGORY,
     }
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation runs without a real caller
-            return Category.objects.none()
-        return selectors.category_list(user=self.request.user)
-
     def list(self, request):
         if validated_query(s.CategoryListQuerySerializer, request)["tree"]:
             return Response(selectors.category_tree(user=request.user))
         return Response(s.CategorySerializer(self.get_queryset(), many=True).data)
-
-    def retrieve(self, request, pk):
-        return self._render(s.CategorySerializer, selectors.category_get(user=request.user, pk=pk))
 
     def create(self, request):
         data = validated_body(s.CategoryCreateInputSerializer, request.data)
@@ -109,21 +93,22 @@ class CategoryViewSet(CatalogViewSet):
             description=data.get("description", ""),
             level=data.get("level"),
         )
-        return self._render(s.CategorySerializer, selectors.category_get(user=request.user, pk=category.pk), 201)
+        # Read back through the selector for the annotated product_count.
+        return self._render(selectors.category_get(user=request.user, pk=category.pk), status.HTTP_201_CREATED)
 
     def update(self, request, pk):
-        category = selectors.category_get(user=request.user, pk=pk)
+        category = self.get_object()
         data = validated_body(s.CategoryUpdateInputSerializer, request.data)
         if "parent_id" in data:
             data["parent"] = _category_ref(request.user, data.pop("parent_id"), "parent_id")
         services.category_update(actor=request.user, category=category, data=data)
-        return self._render(s.CategorySerializer, selectors.category_get(user=request.user, pk=category.pk))
+        return self._render(selectors.category_get(user=request.user, pk=category.pk))
 
     def partial_update(self, request, pk):
         return self.update(request, pk)
 
     def destroy(self, request, pk):
-        services.category_delete(actor=request.user, category=selectors.category_get(user=request.user, pk=pk))
+        services.category_delete(actor=request.user, category=self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -182,11 +167,13 @@ _PRODUCT_ACTION = {200: s.ProductDetailSerializer, **error_responses(*READ_ERROR
         responses=_PRODUCT_ACTION,
     ),
 )
-class ProductViewSet(CatalogViewSet):
+class ProductViewSet(ServiceViewSet):
     """Products (PLN-02)."""
 
+    list_selector = staticmethod(selectors.product_list)
+    get_selector = staticmethod(selectors.product_get)
     serializer_class = s.ProductSerializer
-    filter_backends = [FilterSetSchemaBackend]
+    detail_serializer_class = s.ProductDetailSerializer
     filterset_class = ProductFilterSet
     action_permissions = {
         "list": perms.VIEW_PRODUCT,
@@ -199,54 +186,40 @@ class ProductViewSet(CatalogViewSet):
         "activate": perms.DISCONTINUE_PRODUCT,
     }
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation runs without a real caller
-            return Product.objects.none()
-        return selectors.product_list(user=self.request.user, filters=self.request.query_params)
-
     def _product_data(self, data: dict) -> dict:
         if "category_id" in data:
             data["category"] = _category_ref(self.request.user, data.pop("category_id"), "category_id")
         return data
 
-    def list(self, request):
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
-
-    def retrieve(self, request, pk):
-        return self._render(s.ProductDetailSerializer, selectors.product_get(user=request.user, pk=pk))
-
     def create(self, request):
         data = self._product_data(validated_body(s.ProductCreateInputSerializer, request.data))
         product = services.product_create(actor=request.user, data=data)
-        return self._render(s.ProductDetailSerializer, product, status.HTTP_201_CREATED)
+        return self._render(product, status.HTTP_201_CREATED)
 
     def update(self, request, pk):
-        product = selectors.product_get(user=request.user, pk=pk)
+        product = self.get_object()
         data = self._product_data(validated_body(s.ProductUpdateInputSerializer, request.data))
-        product = services.product_update(actor=request.user, product=product, data=data)
-        return self._render(s.ProductDetailSerializer, product)
+        return self._render(services.product_update(actor=request.user, product=product, data=data))
 
     def partial_update(self, request, pk):
         return self.update(request, pk)
 
     def destroy(self, request, pk):
-        services.product_discontinue(actor=request.user, product=selectors.product_get(user=request.user, pk=pk))
+        services.product_discontinue(actor=request.user, product=self.get_object())
         return Response({"message": "Product discontinued successfully"})
 
     @action(detail=True, methods=["post"])
     def discontinue(self, request, pk):
-        product = selectors.product_get(user=request.user, pk=pk)
-        reason = validated_body(s.ProductActionInputSerializer, request.data)["reason"]
-        product = services.product_discontinue(actor=request.user, product=product, reason=reason)
-        return self._render(s.ProductDetailSerializer, product)
+        return self._transition(services.product_discontinue)
 
     @action(detail=True, methods=["post"])
     def activate(self, request, pk):
-        product = selectors.product_get(user=request.user, pk=pk)
-        reason = validated_body(s.ProductActionInputSerializer, request.data)["reason"]
-        product = services.product_activate(actor=request.user, product=product, reason=reason)
-        return self._render(s.ProductDetailSerializer, product)
+        return self._transition(services.product_activate)
+
+    def _transition(self, service) -> Response:
+        product = self.get_object()
+        reason = validated_body(s.ProductActionInputSerializer, self.request.data)["reason"]
+        return self._render(service(actor=self.request.user, product=product, reason=reason))
 
 
 # Locations --------------------------------------------------------------------
@@ -295,11 +268,13 @@ _LOCATION_WRITE = {200: s.LocationDetailSerializer, **error_responses(*WRITE_ERR
         },
     ),
 )
-class LocationViewSet(CatalogViewSet):
+class LocationViewSet(ServiceViewSet):
     """Plants, distribution centres, warehouses and stores (PLN-03)."""
 
+    list_selector = staticmethod(selectors.location_list)
+    get_selector = staticmethod(selectors.location_get)
     serializer_class = s.LocationSerializer
-    filter_backends = [FilterSetSchemaBackend]
+    detail_serializer_class = s.LocationDetailSerializer
     filterset_class = LocationFilterSet
     action_permissions = {
         "list": perms.VIEW_LOCATION,
@@ -310,37 +285,20 @@ class LocationViewSet(CatalogViewSet):
         "destroy": perms.DELETE_LOCATION,
     }
 
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):  # schema generation runs without a real caller
-            return Location.objects.none()
-        return selectors.location_list(user=self.request.user, filters=self.request.query_params)
-
-    def list(self, request):
-        page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
-
-    def retrieve(self, request, pk):
-        return self._render(s.LocationDetailSerializer, selectors.location_get(user=request.user, pk=pk))
-
     def create(self, request):
-        location = services.location_create(
-            actor=request.user, data=validated_body(s.LocationCreateInputSerializer, request.data)
-        )
-        return self._render(s.LocationDetailSerializer, location, status.HTTP_201_CREATED)
+        data = validated_body(s.LocationCreateInputSerializer, request.data)
+        return self._render(services.location_create(actor=request.user, data=data), status.HTTP_201_CREATED)
 
     def update(self, request, pk):
-        location = selectors.location_get(user=request.user, pk=pk)
+        location = self.get_object()
         data = validated_body(s.LocationUpdateInputSerializer, request.data)
-        location = services.location_update(actor=request.user, location=location, data=data)
-        return self._render(s.LocationDetailSerializer, location)
+        return self._render(services.location_update(actor=request.user, location=location, data=data))
 
     def partial_update(self, request, pk):
         return self.update(request, pk)
 
     def destroy(self, request, pk):
-        location = services.location_delete(
-            actor=request.user, location=selectors.location_get(user=request.user, pk=pk)
-        )
+        location = services.location_delete(actor=request.user, location=self.get_object())
         if location is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
-        return self._render(s.LocationDetailSerializer, location)
+        return self._render(location)

@@ -12,7 +12,7 @@ from rest_framework.test import APIClient
 from governance.choices import Role
 from governance.models import ApiToken, AuditEvent, User
 from governance.services import api_token_create, api_token_revoke
-from planning import selectors
+from planning.api.views import ProductViewSet
 from planning.models import Product
 
 pytestmark = pytest.mark.django_db
@@ -67,7 +67,7 @@ def test_an_unexpected_error_is_500_without_internals(admin_api, monkeypatch):
     def explode(**kwargs):
         raise RuntimeError("SELECT secret FROM products")
 
-    monkeypatch.setattr(selectors, "product_list", explode)
+    monkeypatch.setattr(ProductViewSet, "list_selector", staticmethod(explode))
 
     response = admin_api.get(f"{API}/products")
 
