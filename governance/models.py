@@ -167,3 +167,81 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.target_type}:{self.target_id}"
+
+
+class AuthToken(models.Model):
+    """A short-lived API login credential (access or refresh) from `/auth/login`; stored only as a digest (GOV-04)."""
+
+    class Kind(models.TextChoices):
+        ACCESS = "access", "Access"
+        REFRESH = "refresh", "Refresh"
+
+    key = models.CharField(max_length=16, unique=True)
+    digest = models.CharField(max_length=64)
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="auth_tokens")
+    family_id = models.UUIDField()
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    ip = models.CharField(max_length=45, blank=True, default="")
+    user_agent = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "auth_tokens"
+        ordering = ["-created_at", "id"]
+        indexes = [
+            models.Index(fields=["user", "kind", "revoked_at"], name="ix_auth_tokens_user_kind"),
+            models.Index(fields=["family_id"], name="ix_auth_tokens_family"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(kind__in=["access", "refresh"]), name="ck_auth_tokens_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} token of {self.user_id}"
+
+
+class SsoRoleMapping(models.Model):
+    """Maps one value of the IdP's role claim (e.g. a group name) to a GenXSOP role (GOV-05, ACC-29)."""
+
+    claim_value = models.CharField(max_length=255, unique=True)
+    role = models.CharField(max_length=30, choices=Role.choices)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "sso_role_mappings"
+        ordering = ["claim_value"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="ck_sso_role_mappings_role"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.claim_value} → {self.role}"
+
+
+class SsoIdentity(models.Model):
+    """The link between a user and an OIDC (issuer, subject); SSO never identifies anyone by email alone (GOV-06)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="sso_identities")
+    issuer = models.CharField(max_length=255)
+    subject = models.CharField(max_length=255)
+    email_at_link = models.EmailField(max_length=254, blank=True, default="")
+    last_claims = models.JSONField(default=dict, blank=True)
+    last_login_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "sso_identities"
+        ordering = ["issuer", "subject"]
+        constraints = [
+            models.UniqueConstraint(fields=["issuer", "subject"], name="uq_sso_identities_issuer_subject"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.issuer} {self.subject}"

@@ -51,7 +51,8 @@ def sync_role_groups(apps=None) -> None:
     for role in Role:
         group, _ = group_model.objects.get_or_create(name=role_group_name(role.value))
         if role == Role.ADMIN:
-            wanted = set(all_perms.values())
+            # Admins are unrestricted (ACC-09); the *_in_scope codenames are object grants only.
+            wanted = {pk for name, pk in all_perms.items() if not name.endswith("_in_scope")}
         else:
             wanted = {all_perms[name] for name in ROLE_PERMISSIONS[role.value] if name in all_perms}
         current = set(group.permissions.values_list("pk", flat=True))

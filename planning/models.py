@@ -24,6 +24,11 @@ class Category(models.Model):
         db_table = "categories"
         ordering = ["level", "name", "id"]
         verbose_name_plural = "categories"
+        # Object scopes (GOV-02): granted per category with django-guardian, never to a group.
+        permissions = [
+            ("view_in_scope", "Can read data of this category subtree"),
+            ("change_in_scope", "Can change data of this category subtree"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["parent", "name"],
@@ -115,6 +120,10 @@ class Location(models.Model):
     class Meta:
         db_table = "locations"
         ordering = ["code"]
+        permissions = [
+            ("view_in_scope", "Can read data of this location"),
+            ("change_in_scope", "Can change data of this location"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["code"], name="uq_locations_code"),
             models.CheckConstraint(condition=Q(location_type__in=LocationType.values), name="ck_locations_type"),

@@ -1,4 +1,4 @@
-"""Governance services: users, roles and API tokens. The only write path for these rows."""
+"""Users, roles and API tokens: the only write path for these rows."""
 
 import ipaddress
 from datetime import timedelta
