@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from genxsop.api import schema  # noqa: F401  (registers the authentication schemes with drf-spectacular)
 from genxsop.api.authentication import ApiTokenAuthentication, ConsoleSessionAuthentication
+from genxsop.api.login_authentication import LoginTokenAuthentication
 from genxsop.errors_views import api_not_found
 
 
@@ -27,7 +28,7 @@ from genxsop.errors_views import api_not_found
     ),
 )
 @api_view(["GET"])
-@authentication_classes([ApiTokenAuthentication, ConsoleSessionAuthentication])
+@authentication_classes([ApiTokenAuthentication, LoginTokenAuthentication, ConsoleSessionAuthentication])
 @permission_classes([AllowAny])  # public; also tells the schema that credentials are optional here
 def api_root(request):
     body = {"app": settings.APP_NAME, "status": "running", "docs": "/api/docs/"}

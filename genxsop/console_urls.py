@@ -7,4 +7,6 @@ from genxsop import views
 urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
     path("", include("planning.urls")),
+    path("", include("governance.administration_urls")),
+    path("", include("governance.urls")),
 ]

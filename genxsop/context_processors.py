@@ -9,7 +9,7 @@ from django.utils.functional import SimpleLazyObject
 NAVIGATION = [
     ("Dashboard", "dashboard", None, None, "dashboard"),
     ("Catalog", "planning:product_list", "planning.view_product", "/catalog/", "catalog"),
-    ("Administration", "admin:index", "governance.view_user", None, "admin"),
+    ("Administration", "administration:user_list", "governance.change_user", "/administration/", "admin"),
 ]
 
 CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "CNY": "¥"}

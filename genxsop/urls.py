@@ -24,5 +24,6 @@ urlpatterns = [
     re_path(r"^api/.*$", api_not_found),
     path(settings.ADMIN_URL, admin.site.urls),
     path("accounts/", include("allauth.urls")),
+    path("oidc/", include("mozilla_django_oidc.urls")),  # SSO (ACC-27); 404 while OIDC_ENABLED is false
     path("", include("genxsop.console_urls")),
 ]

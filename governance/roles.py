@@ -17,6 +17,8 @@ _CATALOG_READ = ["planning.view_category", "planning.view_product", "planning.vi
 ROLE_PERMISSIONS: dict[str, set[str]] = {role.value: set() for role in Role}
 for _role in NON_VIEWER:
     ROLE_PERMISSIONS[_role.value].update(_CATALOG_READ)
+    # User directory with reduced fields (ACC-06, API-AUTH-09); managing users stays admin-only.
+    ROLE_PERMISSIONS[_role.value].add("governance.view_user")
 # Audit log search (ACC-06: admin, executive, coordinator).
 for _role in (R.EXECUTIVE, R.SOP_COORDINATOR):
     ROLE_PERMISSIONS[_role.value].add("governance.view_auditevent")

@@ -102,3 +102,87 @@ def api_token_get(*, user, pk) -> ApiToken:
         return tokens.get(pk=pk)
     except (ApiToken.DoesNotExist, ValueError, TypeError):
         raise NotFound("Token not found.") from None
+
+
+# Users: directory and administration (API-AUTH-09…18) -------------------------------------
+
+
+def user_list(*, user, filters: dict | None = None) -> QuerySet[User]:
+    """The user directory ordered by full name: NV roles (governance.view_user); viewers get 403.
+
+    Filters: `role`, `is_active` (bool), `search` (name or email). Administrators' rows carry
+    `scope_count` and `token_count` (active API tokens) and `mfa_enabled` annotations.
+    """
+    from django.db.models import Count, Exists, IntegerField, OuterRef, Q, Subquery
+    from django.db.models.functions import Coalesce
+    from guardian.models import UserObjectPermission
+
+    require_perm(user, "governance.view_user")
+    filters = filters or {}
+    users = User.objects.all()
+    if filters.get("role"):
+        users = users.filter(role=filters["role"])
+    if filters.get("is_active") is not None:
+        users = users.filter(is_active=filters["is_active"])
+    if filters.get("search"):
+        term = filters["search"]
+        users = users.filter(Q(full_name__icontains=term) | Q(email__icontains=term))
+    if user.role == Role.ADMIN:
+        scopes = (
+            UserObjectPermission.objects.filter(
+                user_id=OuterRef("pk"), permission__codename="view_in_scope", content_type__app_label="planning"
+            )
+            .values("user_id")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        tokens = (
+            ApiToken.objects.filter(user_id=OuterRef("pk"), revoked_at__isnull=True)
+            .values("user_id")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        users = users.annotate(
+            scope_count=Coalesce(Subquery(scopes, output_field=IntegerField()), 0),
+            token_count=Coalesce(Subquery(tokens, output_field=IntegerField()), 0),
+        )
+        if apps.is_installed("allauth.mfa"):
+            from allauth.mfa.models import Authenticator
+
+            users = users.annotate(
+                mfa_enabled=Exists(Authenticator.objects.filter(user_id=OuterRef("pk"), type=Authenticator.Type.TOTP))
+            )
+    return users.order_by("full_name", "id")
+
+
+def user_scope_list(*, user, pk) -> list[dict]:
+    """A user's object scopes (API-AUTH-17): administrators, or the user themself."""
+    from governance.services.scopes import user_scopes
+
+    if user.role != Role.ADMIN and str(user.pk) != str(pk):
+        raise PermissionDenied("Only administrators can read other users' scopes.")
+    if str(user.pk) == str(pk):
+        return user_scopes(user)
+    return user_scopes(user_get(user=user, pk=pk))
+
+
+def user_admin_get(*, user, pk) -> User:
+    """One user with the administrator annotations of `user_list` (API-AUTH-11); admins only."""
+    if user.role != Role.ADMIN:
+        raise PermissionDenied("Only administrators can act on other users.")
+    try:
+        return user_list(user=user).get(pk=pk)
+    except (User.DoesNotExist, ValueError, TypeError):
+        raise NotFound("User not found.") from None
+
+
+def api_token_admin_list(*, user, owner_id: int | None = None, include_revoked: bool = False) -> QuerySet[ApiToken]:
+    """Every user's API tokens, or one owner's, for administrators (UI-19/UI-20 token pages)."""
+    if user.role != Role.ADMIN:
+        raise PermissionDenied("Only administrators can list other users' tokens.")
+    tokens = ApiToken.objects.select_related("user", "created_by")
+    if owner_id:
+        tokens = tokens.filter(user_id=owner_id)
+    if not include_revoked:
+        tokens = tokens.filter(revoked_at__isnull=True)
+    return tokens.order_by("-created_at", "-id")

@@ -66,3 +66,23 @@ def required_scope(api_path: str, method: str) -> str | None:
                 return "ops:read"
             return f"{module}:read" if method in ("GET", "HEAD", "OPTIONS") else f"{module}:write"
     return None
+
+
+# API login tokens (ACC-16, GOV-04): `gxa_<key>_<secret>` (access) and `gxr_<key>_<secret>` (refresh),
+# the same shape and HMAC digest as integration tokens, so a leaked log line is recognisable by prefix.
+LOGIN_TOKEN_PREFIXES = {"access": "gxa", "refresh": "gxr"}
+LOGIN_TOKEN_RE = re.compile(r"^(gxa|gxr)_([a-z2-7]{12})_([0-9a-f]{64})$")
+
+
+def new_login_token(kind: str) -> tuple[str, str, str]:
+    """A fresh (key, secret, plaintext) triple for an access or refresh token."""
+    key, secret, _ = new_token()
+    return key, secret, f"{LOGIN_TOKEN_PREFIXES[kind]}_{key}_{secret}"
+
+
+def parse_login(raw: str, kind: str) -> tuple[str, str] | None:
+    """(key, secret) of a well-formed login token of `kind`, else None."""
+    match = LOGIN_TOKEN_RE.match(raw or "")
+    if not match or match.group(1) != LOGIN_TOKEN_PREFIXES[kind]:
+        return None
+    return match.group(2), match.group(3)

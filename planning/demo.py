@@ -24,6 +24,7 @@ from genxsop.errors import DomainError
 from governance.choices import Role, Source
 from governance.models import ApiToken, AuditEvent, User
 from governance.services import api_token_create, user_create
+from governance.services.scopes import user_scopes, user_scopes_set
 from planning import events
 from planning.choices import LocationType, ProductStatus
 from planning.models import Category, Location, Product
@@ -53,6 +54,8 @@ class DemoUser:
     role: str
     department: str
     scope_note: str = ""
+    # Object scopes granted by the loader: (type, category path or location code, access).
+    scopes: tuple[tuple[str, tuple[str, ...] | str, str], ...] = ()
 
 
 ADMIN_EMAIL = "admin@genxsop.com"
@@ -72,11 +75,11 @@ ROLE_USERS: tuple[DemoUser, ...] = (
 SCOPED_USERS: tuple[DemoUser, ...] = (
     DemoUser(
         "apparel.planner@genxsop.com", "Hannah Becker", Role.DEMAND_PLANNER, "Planning",
-        scope_note="category Apparel (change)",
+        scope_note="category Apparel (change)", scopes=(("category", ("Apparel",), "change"),),
     ),
     DemoUser(
         "eu.inventory@genxsop.com", "Luca Moretti", Role.INVENTORY_MANAGER, "Warehouse",
-        scope_note="location DC-EU (change)",
+        scope_note="location DC-EU (change)", scopes=(("location", "DC-EU", "change"),),
     ),
 )  # fmt: skip
 
@@ -258,6 +261,7 @@ def load(*, seed: int | None = None, anchor: datetime.date | None = None, reset:
         categories = _ensure_categories(report, admin)
         _ensure_products(report, admin, categories)
         _ensure_locations(report, admin)
+        _ensure_scopes(report, admin, categories)
     return report
 
 
@@ -385,6 +389,24 @@ def _ensure_locations(report: DemoReport, admin: User) -> None:
             continue
         location_create(actor=admin, data=dict(spec))
         report.count("created", "locations")
+
+
+def _ensure_scopes(report: DemoReport, admin: User, categories: dict[tuple[str, ...], Category]) -> None:
+    """Grant the scoped demo users their object scopes; a user already holding them is left alone."""
+    for spec in SCOPED_USERS:
+        user = _find_user(spec.email)
+        if user is None or not spec.scopes:
+            continue
+        wanted = []
+        for kind, key, access in spec.scopes:
+            target = categories[key] if kind == "category" else Location.objects.get(code=key)
+            wanted.append({"type": kind, "id": target.pk, "access": access})
+        held = {(g["type"], g["id"], g["access"]) for g in user_scopes(user)}
+        if held == {(g["type"], g["id"], g["access"]) for g in wanted}:
+            report.count("existing", "scopes")
+            continue
+        user_scopes_set(actor=admin, user=user, scopes=wanted)
+        report.count("created", "scopes")
 
 
 # Reset -----------------------------------------------------------------------------------------

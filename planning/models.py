@@ -2,14 +2,17 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 
-from genxsop.scoping import ScopedQuerySet
+from genxsop.scoping import ObjectScopedModel, ScopedQuerySet
 from planning.choices import AbcClass, LocationType, ProductStatus
 
 MAX_CATEGORY_LEVEL = 2
 
 
-class Category(models.Model):
+class Category(ObjectScopedModel, models.Model):
     """A node of the three-level product hierarchy (division → group → subgroup) used for scopes and roll-ups."""
+
+    # A category scope covers the granted node's subtree; the list shows only in-scope nodes.
+    scope_category_path = "pk"
 
     name = models.CharField(max_length=255)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
@@ -52,8 +55,10 @@ class Category(models.Model):
         return self.name
 
 
-class Product(models.Model):
+class Product(ObjectScopedModel, models.Model):
     """A sellable item (SKU): the unit that demand, supply and inventory are planned for."""
+
+    scope_category_path = "category"
 
     sku = models.CharField(max_length=50, error_messages={"unique": "SKU already exists."})
     name = models.CharField(max_length=255)
@@ -104,8 +109,10 @@ class Product(models.Model):
         return f"{self.sku} {self.name}"
 
 
-class Location(models.Model):
+class Location(ObjectScopedModel, models.Model):
     """A plant, distribution centre, warehouse or store where stock is held or produced."""
+
+    scope_location_path = "pk"
 
     code = models.CharField(max_length=50, error_messages={"unique": "Location code already exists."})
     name = models.CharField(max_length=255)

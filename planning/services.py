@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import ProtectedError
 
 from genxsop.errors import InUse, InvalidStateTransition, ValidationFailed
+from genxsop.scoping import require_change_scope
 from genxsop.services import model_update, require_perm, save_or_conflict, snapshot, validate_instance
 from governance import audit, bus
 from planning import events
@@ -84,7 +85,7 @@ def category_update(*, actor, category: Category, data: dict) -> Category:
 
     Moving re-derives the subtree's levels; a move under itself or past level 2 is refused.
     """
-    require_perm(actor, perms.CHANGE_CATEGORY)
+    require_perm(actor, perms.CHANGE_CATEGORY, category)
     category = Category.objects.select_for_update().get(pk=category.pk)
     before = snapshot(category)
     data = _trimmed(data, ("name",))
@@ -104,6 +105,8 @@ def category_update(*, actor, category: Category, data: dict) -> Category:
         for child in Category.objects.filter(parent=category):
             Category.objects.filter(pk=child.pk).update(level=category.level + 1)
             Category.objects.filter(parent=child).update(level=category.level + 2)
+    if "parent" in changed:
+        require_change_scope(actor, category, fresh=True)  # ACC-12: a move must stay in scope
     if changed:
         audit.record(actor=actor, event_type=events.CATEGORY_UPDATED, target=category, before=before,
                      after=snapshot(category))  # fmt: skip
@@ -114,7 +117,7 @@ def category_update(*, actor, category: Category, data: dict) -> Category:
 @transaction.atomic
 def category_delete(*, actor, category: Category) -> None:
     """Delete an empty category; one with children or products is IN_USE (409)."""
-    require_perm(actor, perms.DELETE_CATEGORY)
+    require_perm(actor, perms.DELETE_CATEGORY, category)
     category = Category.objects.select_for_update().get(pk=category.pk)
     if category.children.exists() or category.products.exists():
         raise InUse("The category still has subcategories or products.")
@@ -143,6 +146,7 @@ def product_create(*, actor, data: dict) -> Product:
             values[money] = _decimal_or_none(data[money], money)
     values["status"] = status
     product = Product(**values)
+    require_change_scope(actor, product)  # ACC-12: a scoped creator stays within their scope
     validate_instance(product)
     save_or_conflict(product)
     audit.record(actor=actor, event_type=events.PRODUCT_CREATED, target=product, after=snapshot(product))
@@ -164,6 +168,8 @@ def product_update(*, actor, product: Product, data: dict) -> Product:
             data[money] = _decimal_or_none(data[money], money)
     before = snapshot(product)
     product, changed = model_update(instance=product, data=data, fields=PRODUCT_UPDATE_FIELDS)
+    if "category" in changed:
+        require_change_scope(actor, product)  # ACC-12: re-checked in the transaction; raising rolls back
     if changed:
         audit.record(actor=actor, event_type=events.PRODUCT_UPDATED, target=product, before=before,
                      after=snapshot(product))  # fmt: skip

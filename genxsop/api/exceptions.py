@@ -49,7 +49,11 @@ def api_exception_handler(exc, ctx):
     if isinstance(exc, DomainError):
         if exc.status_code == 403:
             _log_denial(request, exc.code)
-        return _respond(exc.status_code, exc.code, exc.message, fields=exc.fields, context_data=exc.context)
+        # `headers`: e.g. Retry-After of a 429 TOO_MANY_ATTEMPTS, WWW-Authenticate of a login 401.
+        return _respond(
+            exc.status_code, exc.code, exc.message, fields=exc.fields, context_data=exc.context,
+            headers=getattr(exc, "headers", None),
+        )  # fmt: skip
     if isinstance(exc, Http404):
         return _respond(404, "NOT_FOUND", "Not found.")
     # Django raises this while DRF reads request.body past DATA_UPLOAD_MAX_MEMORY_SIZE; it is not

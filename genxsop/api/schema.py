@@ -22,6 +22,19 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
         }
 
 
+class LoginTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "genxsop.api.login_authentication.LoginTokenAuthentication"
+    name = "loginToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "gxa_<key>_<secret>",
+            "description": "Access token from POST /auth/login (ACC-16); the user's role decides what it may do.",
+        }
+
+
 class ConsoleSessionScheme(OpenApiAuthenticationExtension):
     target_class = "genxsop.api.authentication.ConsoleSessionAuthentication"
     name = "consoleSession"

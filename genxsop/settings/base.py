@@ -5,6 +5,7 @@ Unsafe production configurations are refused at the end of this module (OPS-14).
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -14,7 +15,8 @@ from django.core.exceptions import ImproperlyConfigured
 from genxsop import __version__
 from genxsop.guardrails import DEV_SECRET_KEY, enforce_guardrails
 from genxsop.logging import build_logging_config
-from genxsop.settings.env import env_bool, env_choice, env_int, env_json, env_list, env_str
+from genxsop.settings.env import env_bool, env_choice, env_int, env_json, env_list, env_rate, env_str
+from governance.choices import Role
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -66,9 +68,12 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
+    "axes",
     "guardian",
     "csp",
     "django_q",
+    "mozilla_django_oidc",
     "genxsop",
     "governance",
     "planning",
@@ -117,8 +122,10 @@ CACHES = {"default": _cache}
 # ------------------------------------------------------------------------------
 AUTH_USER_MODEL = "governance.User"
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked accounts before any password check (ACC-18)
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
+    "governance.oidc.StrictOIDCBackend",  # SSO callback only; None unless OIDC_ENABLED (ACC-27)
     "guardian.backends.ObjectPermissionBackend",
 ]
 LOGIN_URL = "account_login"
@@ -146,9 +153,36 @@ ANONYMOUS_USER_NAME = None  # guardian: no anonymous object permissions, so no A
 GUARDIAN_MONKEY_PATCH_USER = False
 SESSION_COOKIE_AGE = env_int("SESSION_ABSOLUTE_TIMEOUT_HOURS", 12, minimum=1) * 3600
 SESSION_IDLE_TIMEOUT_MINUTES = env_int("SESSION_IDLE_TIMEOUT_MINUTES", 60, minimum=1)
+SESSION_ABSOLUTE_TIMEOUT_HOURS = SESSION_COOKIE_AGE // 3600
+# ACC-18: LOGIN_MAX_FAILURES failures lock the account for LOGIN_LOCKOUT_MINUTES (django-axes, keyed
+# on the lower-cased email only); per-IP login attempts are capped by allauth's rate limits.
+LOGIN_MAX_FAILURES = env_int("LOGIN_MAX_FAILURES", 5, minimum=1)
+LOGIN_LOCKOUT_MINUTES = env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1)
+AXES_FAILURE_LIMIT = LOGIN_MAX_FAILURES
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_USERNAME_CALLABLE = "governance.axes.get_username"
+AXES_USERNAME_FORM_FIELD = "login"  # allauth's field; explicit, as axes' lazy default has no stable value
+AXES_LOCKOUT_CALLABLE = "governance.axes.lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # a locked account stays locked for the stated time, no longer
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_VERBOSE = False
+ACCOUNT_RATE_LIMITS = {"login": "30/m/ip", "login_failed": "30/m/ip"}  # per-key lockout is axes' job
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = APP_NAME
+MFA_REQUIRED_ROLES = env_list("MFA_REQUIRED_ROLES")
+if _unknown_roles := sorted(set(MFA_REQUIRED_ROLES) - set(Role.values)):
+    raise ImproperlyConfigured(
+        f"MFA_REQUIRED_ROLES names unknown roles {', '.join(_unknown_roles)}; use {', '.join(Role.values)}."
+    )
 API_TOKEN_PEPPER = env_str("API_TOKEN_PEPPER") or ("" if IS_PRODUCTION else f"pepper:{SECRET_KEY}")
 API_TOKEN_DEFAULT_DAYS = env_int("API_TOKEN_DEFAULT_DAYS", 90, minimum=1)
 API_TOKEN_MAX_DAYS = env_int("API_TOKEN_MAX_DAYS", 365, minimum=1)
+# ACC-16: /api/v1/auth/login access and refresh tokens; an SSO-only deployment switches API login off.
+API_LOGIN_ENABLED = env_bool("API_LOGIN_ENABLED", True)
+ACCESS_TOKEN_EXPIRE_MINUTES = env_int("ACCESS_TOKEN_EXPIRE_MINUTES", 30, minimum=1)
+REFRESH_TOKEN_EXPIRE_DAYS = env_int("REFRESH_TOKEN_EXPIRE_DAYS", 7, minimum=1)
 ENFORCE_SEGREGATION_OF_DUTIES = env_bool("ENFORCE_SEGREGATION_OF_DUTIES", True)
 OIDC_ENABLED = env_bool("OIDC_ENABLED", False)
 OIDC_RP_CLIENT_ID = env_str("OIDC_RP_CLIENT_ID")
@@ -158,6 +192,35 @@ OIDC_OP_AUTHORIZATION_ENDPOINT = env_str("OIDC_OP_AUTHORIZATION_ENDPOINT")
 OIDC_OP_TOKEN_ENDPOINT = env_str("OIDC_OP_TOKEN_ENDPOINT")
 OIDC_OP_USER_ENDPOINT = env_str("OIDC_OP_USER_ENDPOINT")
 OIDC_OP_JWKS_ENDPOINT = env_str("OIDC_OP_JWKS_ENDPOINT")
+# Single sign-on policy (ACC-27…32, docs/runbooks/sso.md). The backend is always listed and answers
+# None while OIDC_ENABLED is false, so enabling SSO is a settings change only.
+OIDC_OP_LOGOUT_ENDPOINT = env_str("OIDC_OP_LOGOUT_ENDPOINT")
+# Asymmetric algorithms only: the ID token is verified with the provider's JWKS, never the client secret.
+OIDC_RP_SIGN_ALGO = env_choice(
+    "OIDC_RP_SIGN_ALGO", "RS256", {a.lower(): a for a in ("RS256", "RS384", "RS512", "ES256", "ES384", "ES512")}
+)
+OIDC_RP_SCOPES = env_str("OIDC_RP_SCOPES", "openid email profile groups")
+OIDC_ROLE_CLAIM = env_str("OIDC_ROLE_CLAIM", "groups")
+OIDC_DEFAULT_ROLE = env_choice("OIDC_DEFAULT_ROLE", "viewer", {role: role for role in Role.values})
+OIDC_DENY_UNMAPPED = env_bool("OIDC_DENY_UNMAPPED", False)
+OIDC_JIT_PROVISIONING = env_bool("OIDC_JIT_PROVISIONING", True)
+OIDC_LINK_BY_EMAIL = env_bool("OIDC_LINK_BY_EMAIL", True)
+OIDC_ALLOWED_EMAIL_DOMAINS = [d.lower().lstrip("@") for d in env_list("OIDC_ALLOWED_EMAIL_DOMAINS")]
+OIDC_SYNC_ROLE_ON_LOGIN = env_bool("OIDC_SYNC_ROLE_ON_LOGIN", True)
+OIDC_REQUIRED_ACR = env_list("OIDC_REQUIRED_ACR")  # the ID token's acr must be one of these (IdP MFA)
+OIDC_REQUIRED_AMR = env_list("OIDC_REQUIRED_AMR")  # the ID token's amr must contain one of these
+OIDC_API_BEARER_ENABLED = env_bool("OIDC_API_BEARER_ENABLED", True)
+OIDC_API_AUDIENCE = env_str("OIDC_API_AUDIENCE")  # empty: the client id
+# mozilla-django-oidc, derived from the above: PKCE and nonce on, ID token kept for RP-initiated
+# logout, our views (404 while SSO is off, refusals shown on the login page) and logout URL builder.
+OIDC_USE_PKCE = True
+OIDC_USE_NONCE = True
+OIDC_STORE_ID_TOKEN = True
+OIDC_TIMEOUT = 10
+OIDC_AUTHENTICATE_CLASS = "governance.oidc.SsoAuthenticateView"
+OIDC_CALLBACK_CLASS = "governance.oidc.SsoCallbackView"
+OIDC_OP_LOGOUT_URL_METHOD = "governance.oidc.provider_logout_url"
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/"
 
 # MIDDLEWARE
 # ------------------------------------------------------------------------------
@@ -180,6 +243,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "governance.middleware.SessionTimeoutMiddleware",  # ACC-21 idle and absolute limits
+    "governance.middleware.MfaEnrolmentMiddleware",  # ACC-19 roles that must enrol TOTP first
 ]
 if ENABLE_SECURITY_HEADERS:
     # Innermost, so that the CSP middleware sees the response first and the nonce of the rendered
@@ -188,6 +253,9 @@ if ENABLE_SECURITY_HEADERS:
         "django.middleware.clickjacking.XFrameOptionsMiddleware",
         "genxsop.middleware.ContentSecurityPolicyMiddleware",
     ]
+# Last (innermost): turns an axes lockout into the login form with its error, which the CSP and
+# security-header middleware above then see like any other page (ACC-18).
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
 
 # SECURITY
 # ------------------------------------------------------------------------------
@@ -215,8 +283,11 @@ CSRF_COOKIE_SAMESITE = "Lax"
 CSRF_FAILURE_VIEW = "genxsop.errors_views.csrf_failure"
 CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
 _form_action = [SELF]
-if OIDC_ENABLED and OIDC_OP_ISSUER:
-    _form_action.append(OIDC_OP_ISSUER)
+if OIDC_ENABLED:
+    # Origins only: console logout is a form POST that redirects to the provider (ACC-31).
+    for _url in (OIDC_OP_ISSUER, OIDC_OP_LOGOUT_ENDPOINT):
+        if _url and (_origin := "/".join(_url.split("/")[:3])) not in _form_action:
+            _form_action.append(_origin)
 _csp = {
     "EXCLUDE_URL_PREFIXES": [f"/{ADMIN_URL}"],
     "DIRECTIVES": {
@@ -281,11 +352,15 @@ WHITENOISE_AUTOREFRESH = DEBUG
 
 # API
 # ------------------------------------------------------------------------------
-API_THROTTLE_RATE_USER = env_str("API_THROTTLE_RATE_USER", "600/min")
-API_THROTTLE_RATE_ANON = env_str("API_THROTTLE_RATE_ANON", "60/min")
+API_THROTTLE_RATE_USER = env_rate("API_THROTTLE_RATE_USER", "600/min")
+API_THROTTLE_RATE_ANON = env_rate("API_THROTTLE_RATE_ANON", "60/min")
+API_THROTTLE_RATE_WRITE = env_rate("API_THROTTLE_RATE_WRITE", "120/min")
+AUTH_THROTTLE_RATE = env_rate("AUTH_THROTTLE_RATE", "30/min")  # per client address on /auth/login, /refresh (ACC-18)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "genxsop.api.authentication.ApiTokenAuthentication",
+        "genxsop.api.login_authentication.LoginTokenAuthentication",  # gxa_ access tokens of /auth/login
+        "governance.oidc.OidcBearerAuthentication",  # IdP access tokens, when SSO is on (issue 5)
         "genxsop.api.authentication.ConsoleSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["genxsop.api.permissions.IsAuthenticatedWithTokenScope"],
@@ -297,10 +372,16 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "genxsop.api.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "genxsop.api.throttling.AnonThrottle",
+        "genxsop.api.throttling.UserThrottle",
+        "genxsop.api.throttling.WriteThrottle",
     ],
-    "DEFAULT_THROTTLE_RATES": {"anon": API_THROTTLE_RATE_ANON, "user": API_THROTTLE_RATE_USER},
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": API_THROTTLE_RATE_ANON,
+        "user": API_THROTTLE_RATE_USER,
+        "writes": API_THROTTLE_RATE_WRITE,
+        "login": AUTH_THROTTLE_RATE,
+    },
     "COERCE_DECIMAL_TO_STRING": True,
     "DATETIME_FORMAT": "%Y-%m-%dT%H:%M:%S.%fZ",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
@@ -374,10 +455,19 @@ LOGGING = build_logging_config(level=LOG_LEVEL, fmt=LOG_FORMAT)
 # GUARDRAILS (OPS-14): refuse to start in production on an unsafe configuration.
 # ------------------------------------------------------------------------------
 OIDC_ROLE_MAPPING = env_json("OIDC_ROLE_MAPPING", {})
+if not isinstance(OIDC_ROLE_MAPPING, dict) or not all(
+    isinstance(k, str) and k.strip() and v in Role.values for k, v in OIDC_ROLE_MAPPING.items()
+):
+    raise ImproperlyConfigured(
+        'OIDC_ROLE_MAPPING must be a JSON object of claim value to role, e.g. {"sop-admins": "admin"}; '
+        f"roles: {', '.join(Role.values)}."
+    )
 enforce_guardrails(globals())
 
 # auth.W004 asks for a unique USERNAME_FIELD; ours is unique case-insensitively through the
 # functional constraint uq_users_email_ci, which the check cannot see.
 # security.W021 asks for HSTS preload; preloading is a commitment browsers keep for months, so it
 # stays the operator's explicit choice (HSTS_PRELOAD, default false per OPS-12).
-SILENCED_SYSTEM_CHECKS = ["auth.W004", "security.W021"]
+# axes.W006 asks to lock by IP too; ACC-18 locks the account (email) only, and the per-IP cap is
+# allauth's login rate limit, so one shared office address cannot lock everybody out.
+SILENCED_SYSTEM_CHECKS = ["auth.W004", "security.W021", "axes.W006"]

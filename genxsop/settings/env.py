@@ -6,11 +6,14 @@ process at startup with a message the operator can act on (OPS-12).
 
 import json
 import os
+import re
 
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
+# DRF's rate syntax: a count per second, minute, hour or day ("600/min", "30/m", "5/second").
+_RATE_RE = re.compile(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)")
 
 
 def env_str(name: str, default: str = "") -> str:
@@ -66,3 +69,11 @@ def env_json(name: str, default: object) -> object:
         return json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ImproperlyConfigured(f"{name} must be valid JSON: {exc}.") from None
+
+
+def env_rate(name: str, default: str) -> str:
+    """A throttle rate such as `600/min`; checked here rather than failing on the first request."""
+    value = env_str(name, default).lower()
+    if not _RATE_RE.fullmatch(value):
+        raise ImproperlyConfigured(f"{name} must be a count per s, min, hour or day such as 60/min; got {value!r}.")
+    return value

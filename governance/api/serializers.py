@@ -13,16 +13,24 @@ from governance.tokens import SCOPES
 TOKEN_STATUSES = ["active", "expired", "revoked"]
 
 
+class MeScopeSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=["category", "location"])
+    id = serializers.IntegerField()
+    code_or_name = serializers.CharField()
+    access = serializers.ChoiceField(choices=["view", "change"])
+
+
 class MeSerializer(serializers.ModelSerializer):
     role_label = serializers.CharField(read_only=True)
     modules = serializers.SerializerMethodField(help_text="Modules the user may read (ACC-06).")
     capabilities = serializers.SerializerMethodField(help_text="Write capabilities of the user's role (ACC-03).")
+    scopes = serializers.SerializerMethodField(help_text="Object scopes (ACC-08); empty: unrestricted.")
 
     class Meta:
         model = User
         fields = [
             "id", "email", "full_name", "role", "role_label", "department", "is_active", "is_service_account",
-            "auth_source", "last_login", "created_at", "modules", "capabilities",
+            "auth_source", "last_login", "created_at", "modules", "capabilities", "scopes",
         ]  # fmt: skip
         read_only_fields = fields
 
@@ -33,6 +41,12 @@ class MeSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_capabilities(self, user: User) -> list[str]:
         return selectors.user_capabilities(user=user)
+
+    @extend_schema_field(MeScopeSerializer(many=True))
+    def get_scopes(self, user: User) -> list[dict]:
+        from governance.services.scopes import user_scopes
+
+        return user_scopes(user)
 
 
 class ApiTokenSerializer(serializers.ModelSerializer):

@@ -3,14 +3,25 @@
 from django.urls import re_path
 
 from genxsop.api.routers import OptionalSlashRouter
+from governance.api import auth_views
+from governance.api.sso_views import SsoRoleMappingView
+from governance.api.user_views import UserViewSet
 from governance.api.views import ApiTokenViewSet, MeView
 
 app_name = "governance-api"
 
 router = OptionalSlashRouter()
 router.register("auth/tokens", ApiTokenViewSet, basename="api-token")
+router.register("auth/users", UserViewSet, basename="user")
 
 urlpatterns = [
     re_path(r"^auth/me/?$", MeView.as_view(), name="me"),
+    re_path(r"^auth/login/?$", auth_views.LoginView.as_view(), name="login"),
+    re_path(r"^auth/refresh/?$", auth_views.RefreshView.as_view(), name="refresh"),
+    re_path(r"^auth/logout/?$", auth_views.LogoutView.as_view(), name="logout"),
+    re_path(r"^auth/change-password/?$", auth_views.ChangePasswordView.as_view(), name="change-password"),
+    re_path(r"^auth/register/?$", auth_views.RegisterView.as_view(), name="register"),
+    re_path(r"^auth/providers/?$", auth_views.ProvidersView.as_view(), name="providers"),
+    re_path(r"^auth/sso/role-mappings/?$", SsoRoleMappingView.as_view(), name="sso-role-mappings"),
     *router.urls,
 ]

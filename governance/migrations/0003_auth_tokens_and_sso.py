@@ -6,69 +6,143 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('governance', '0002_role_groups'),
+        ("governance", "0002_role_groups"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuthToken',
+            name="AuthToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=16, unique=True)),
-                ('digest', models.CharField(max_length=64)),
-                ('kind', models.CharField(choices=[('access', 'Access'), ('refresh', 'Refresh')], max_length=10)),
-                ('family_id', models.UUIDField()),
-                ('expires_at', models.DateTimeField()),
-                ('used_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('ip', models.CharField(blank=True, default='', max_length=45)),
-                ('user_agent', models.CharField(blank=True, default='', max_length=255)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='governance.authtoken')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='auth_tokens', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("key", models.CharField(max_length=16, unique=True)),
+                ("digest", models.CharField(max_length=64)),
+                ("kind", models.CharField(choices=[("access", "Access"), ("refresh", "Refresh")], max_length=10)),
+                ("family_id", models.UUIDField()),
+                ("expires_at", models.DateTimeField()),
+                ("used_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("ip", models.CharField(blank=True, default="", max_length=45)),
+                ("user_agent", models.CharField(blank=True, default="", max_length=255)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="governance.authtoken",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="auth_tokens",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'db_table': 'auth_tokens',
-                'ordering': ['-created_at', 'id'],
-                'indexes': [models.Index(fields=['user', 'kind', 'revoked_at'], name='ix_auth_tokens_user_kind'), models.Index(fields=['family_id'], name='ix_auth_tokens_family')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('kind__in', ['access', 'refresh'])), name='ck_auth_tokens_kind')],
+                "db_table": "auth_tokens",
+                "ordering": ["-created_at", "id"],
+                "indexes": [
+                    models.Index(fields=["user", "kind", "revoked_at"], name="ix_auth_tokens_user_kind"),
+                    models.Index(fields=["family_id"], name="ix_auth_tokens_family"),
+                ],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("kind__in", ["access", "refresh"])), name="ck_auth_tokens_kind"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SsoIdentity',
+            name="SsoIdentity",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('issuer', models.CharField(max_length=255)),
-                ('subject', models.CharField(max_length=255)),
-                ('email_at_link', models.EmailField(blank=True, default='', max_length=254)),
-                ('last_claims', models.JSONField(blank=True, default=dict)),
-                ('last_login_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='sso_identities', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("issuer", models.CharField(max_length=255)),
+                ("subject", models.CharField(max_length=255)),
+                ("email_at_link", models.EmailField(blank=True, default="", max_length=254)),
+                ("last_claims", models.JSONField(blank=True, default=dict)),
+                ("last_login_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="sso_identities",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'db_table': 'sso_identities',
-                'ordering': ['issuer', 'subject'],
-                'constraints': [models.UniqueConstraint(fields=('issuer', 'subject'), name='uq_sso_identities_issuer_subject')],
+                "db_table": "sso_identities",
+                "ordering": ["issuer", "subject"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("issuer", "subject"), name="uq_sso_identities_issuer_subject")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SsoRoleMapping',
+            name="SsoRoleMapping",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('claim_value', models.CharField(max_length=255, unique=True)),
-                ('role', models.CharField(choices=[('admin', 'Administrator'), ('executive', 'Executive'), ('demand_planner', 'Demand Planner'), ('supply_planner', 'Supply Planner'), ('inventory_manager', 'Inventory Manager'), ('finance_analyst', 'Finance Analyst'), ('sop_coordinator', 'S&OP Coordinator'), ('viewer', 'Viewer')], max_length=30)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("claim_value", models.CharField(max_length=255, unique=True)),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("admin", "Administrator"),
+                            ("executive", "Executive"),
+                            ("demand_planner", "Demand Planner"),
+                            ("supply_planner", "Supply Planner"),
+                            ("inventory_manager", "Inventory Manager"),
+                            ("finance_analyst", "Finance Analyst"),
+                            ("sop_coordinator", "S&OP Coordinator"),
+                            ("viewer", "Viewer"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'db_table': 'sso_role_mappings',
-                'ordering': ['claim_value'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('role__in', ['admin', 'executive', 'demand_planner', 'supply_planner', 'inventory_manager', 'finance_analyst', 'sop_coordinator', 'viewer'])), name='ck_sso_role_mappings_role')],
+                "db_table": "sso_role_mappings",
+                "ordering": ["claim_value"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            (
+                                "role__in",
+                                [
+                                    "admin",
+                                    "executive",
+                                    "demand_planner",
+                                    "supply_planner",
+                                    "inventory_manager",
+                                    "finance_analyst",
+                                    "sop_coordinator",
+                                    "viewer",
+                                ],
+                            )
+                        ),
+                        name="ck_sso_role_mappings_role",
+                    )
+                ],
             },
         ),
     ]

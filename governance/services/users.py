@@ -66,13 +66,21 @@ def user_create(
 
 @transaction.atomic
 def user_set_role(*, actor: User | None, user: User, role: str) -> User:
-    """Change a user's role (and so their group). Admins only; audited as role_changed."""
+    """Change a user's role (and so their group). Admins only; audited as role_changed.
+
+    The last active administrator cannot be demoted (409). Moving to an unrestricted role drops
+    the user's object scopes, each revocation audited.
+    """
     _require_admin(actor)
     if role not in Role.values:
         raise ValidationFailed(fields={"role": [f"Unknown role {role!r}."]})
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.role == role:
         return user
+    if user.role == Role.ADMIN and user.is_active:
+        from governance.services.admin_users import refuse_removing_last_admin
+
+        refuse_removing_last_admin(user)
     before = snapshot(user, ["role"])
     user.role = role
     user.save(update_fields=["role", "updated_at"])
@@ -80,6 +88,10 @@ def user_set_role(*, actor: User | None, user: User, role: str) -> User:
     audit.record(
         actor=actor, event_type=events.USER_ROLE_CHANGED, target=user, before=before, after=snapshot(user, ["role"])
     )
+    from governance.services.scopes import UNRESTRICTED_ROLES, user_scopes_clear
+
+    if role in UNRESTRICTED_ROLES:
+        user_scopes_clear(actor=actor, user=user)  # ACC-09: these roles are never scoped
     bus.publish_on_commit(events.USER_ROLE_CHANGED, user_id=user.pk)
     return user
 

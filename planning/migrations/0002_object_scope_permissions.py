@@ -4,18 +4,30 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('planning', '0001_initial'),
+        ("planning", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='category',
-            options={'ordering': ['level', 'name', 'id'], 'permissions': [('view_in_scope', 'Can read data of this category subtree'), ('change_in_scope', 'Can change data of this category subtree')], 'verbose_name_plural': 'categories'},
+            name="category",
+            options={
+                "ordering": ["level", "name", "id"],
+                "permissions": [
+                    ("view_in_scope", "Can read data of this category subtree"),
+                    ("change_in_scope", "Can change data of this category subtree"),
+                ],
+                "verbose_name_plural": "categories",
+            },
         ),
         migrations.AlterModelOptions(
-            name='location',
-            options={'ordering': ['code'], 'permissions': [('view_in_scope', 'Can read data of this location'), ('change_in_scope', 'Can change data of this location')]},
+            name="location",
+            options={
+                "ordering": ["code"],
+                "permissions": [
+                    ("view_in_scope", "Can read data of this location"),
+                    ("change_in_scope", "Can change data of this location"),
+                ],
+            },
         ),
     ]

@@ -68,7 +68,21 @@ def test_creates_the_two_scoped_users_and_the_service_account(loaded):
     token = ApiToken.objects.get(user=service)
     assert token.scopes == ["integrations:write", "planning:read"]
     assert token.revoked_at is None
-    assert "Object scopes are not applied" in loaded
+    assert "Object scopes of the scoped accounts" in loaded
+
+
+def test_scoped_demo_users_hold_their_scopes_and_a_rerun_grants_nothing(loaded):
+    from governance.services.scopes import user_scopes
+
+    apparel = User.objects.get(email="apparel.planner@genxsop.com")
+    eu = User.objects.get(email="eu.inventory@genxsop.com")
+    assert [(g["type"], g["code_or_name"], g["access"]) for g in user_scopes(apparel)] == [
+        ("category", "Apparel", "change")
+    ]
+    assert [(g["type"], g["code_or_name"], g["access"]) for g in user_scopes(eu)] == [("location", "DC-EU", "change")]
+    granted = AuditEvent.objects.filter(event_type="governance.scope.granted").count()
+    demo.load()
+    assert AuditEvent.objects.filter(event_type="governance.scope.granted").count() == granted
 
 
 def test_demo_people_can_log_in_with_the_demo_password(loaded, settings):

@@ -83,7 +83,7 @@ def test_navigation_lists_only_modules_the_role_may_read(signed_in, role, catalo
     nav = nav_html(signed_in(role).get("/"))
     assert ">Dashboard<" in nav
     assert (CATALOG_LINK in nav) is catalog
-    assert ('href="/admin/"' in nav) is administration
+    assert ('href="/administration/users/"' in nav) is administration
 
 
 def test_current_section_is_marked_in_the_navigation(signed_in):

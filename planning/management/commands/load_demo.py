@@ -44,8 +44,7 @@ class Command(BaseCommand):
         out("Demo accounts (password for every person below: " + settings.DEMO_PASSWORD + ")")
         for user in (*demo.ROLE_USERS, *demo.SCOPED_USERS):
             out(f"  {user.email:<30} {user.role:<18} {user.full_name} ({user.department})")
-        out("  Object scopes are not applied in this version, so the two scoped accounts hold their role's")
-        out("  permissions on the whole catalog for now. Intended scopes:")
+        out("  Object scopes of the scoped accounts (they see and change only this part of the data):")
         for user in demo.SCOPED_USERS:
             out(f"    {user.email}: {user.scope_note}")
 
