@@ -13,6 +13,7 @@ urlpatterns = [
     path("administration/users/<int:pk>/deactivate/", views.UserDeactivateView.as_view(), name="user_deactivate"),
     path("administration/users/<int:pk>/reactivate/", views.UserReactivateView.as_view(), name="user_reactivate"),
     path("administration/users/<int:pk>/unlock/", views.UserUnlockView.as_view(), name="user_unlock"),
+    path("administration/users/<int:pk>/invite/", views.UserInviteView.as_view(), name="user_invite"),
     path(
         "administration/users/<int:pk>/reset-password/",
         views.UserResetPasswordView.as_view(),

@@ -16,4 +16,8 @@ class GovernanceConfig(AppConfig):
     def ready(self) -> None:
         # Runs once after every `migrate` (dispatch_uid), after all apps' permissions exist.
         post_migrate.connect(_sync_roles, dispatch_uid="governance.sync_role_groups")
+        from governance.schedules import ensure_schedules_after_migrate
+
+        # sender=self: once per migrate run, not once per app (OPS-40).
+        post_migrate.connect(ensure_schedules_after_migrate, sender=self, dispatch_uid="governance.ensure_schedules")
         from governance import receivers  # noqa: F401

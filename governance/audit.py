@@ -19,7 +19,8 @@ SYSTEM_ACTOR_NAME = "system@genxsop.local"
 
 def entity_type_of(obj) -> str:
     """snake_case model name: `DemandPlan` -> `demand_plan` (the API's entity type)."""
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(obj).__name__).lower()
+    # __class__, not type(): request.user is a SimpleLazyObject, which reports the wrapped class here.
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", obj.__class__.__name__).lower()
 
 
 def _scrub(data):

@@ -21,6 +21,7 @@ from genxsop.console import (
 )
 from governance import selectors
 from governance.choices import Role
+from governance.invitations import invitation_applies
 from governance.services import admin_users, scopes
 
 MANAGE_USERS = "governance.change_user"
@@ -58,7 +59,7 @@ class UserCreateForm(AdminForm):
     )
     password = forms.CharField(
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}), required=False, strip=False,
-        help_text="Leave empty for an SSO account, a service account or a password set later.",
+        help_text="Leave empty to e-mail the person an invitation to choose their own password.",
     )  # fmt: skip
 
 
@@ -107,14 +108,21 @@ class UserListView(ListMixin, AdministrationMixin, TemplateView):
 class UserCreateView(ServiceFormMixin, AdministrationMixin, FormView):
     template_name = "governance/users_form.html"
     form_class = UserCreateForm
-    success_message = "User {object.email} created."
+    invited = False
+
+    @property
+    def success_message(self) -> str:
+        invitation = " Invitation sent to {object.email}." if self.invited else ""
+        return "User {object.email} created." + invitation
 
     def save(self, data):
-        return admin_users.admin_user_create(
+        user = admin_users.admin_user_create(
             actor=self.request.user, email=data["email"], full_name=data["full_name"], role=data["role"],
             department=data.get("department", ""), password=data.get("password") or None,
             is_service_account=data.get("is_service_account", False),
         )  # fmt: skip
+        self.invited = invitation_applies(user)
+        return user
 
     def success_url_for(self, obj) -> str:
         return reverse("administration:user_detail", args=[obj.pk])
@@ -141,6 +149,7 @@ class UserDetailView(UserObjectMixin, ServiceFormMixin, AdministrationMixin, For
         context["reset_form"] = ResetPasswordForm(auto_id="id_reset_%s")
         context["scopes"] = scopes.user_scopes(self.object)
         context["is_self"] = self.object.pk == self.request.user.pk
+        context["invitation_pending"] = invitation_applies(self.object)
         return context
 
     def save(self, data):
@@ -190,6 +199,13 @@ class UserUnlockView(UserActionView):
 
     def perform(self, user):
         admin_users.user_unlock(actor=self.request.user, user=user)
+
+
+class UserInviteView(UserActionView):
+    done = "Invitation sent to {user.email}."
+
+    def perform(self, user):
+        admin_users.user_invite(actor=self.request.user, user=user)
 
 
 class UserResetPasswordView(UserActionView):

@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from genxsop import __version__
 from genxsop.guardrails import DEV_SECRET_KEY, enforce_guardrails
 from genxsop.logging import build_logging_config
+from genxsop.settings.email import email_settings
 from genxsop.settings.env import env_bool, env_choice, env_int, env_json, env_list, env_rate, env_str
 from governance.choices import Role
 
@@ -171,6 +172,10 @@ AXES_VERBOSE = False
 ACCOUNT_RATE_LIMITS = {"login": "30/m/ip", "login_failed": "30/m/ip"}  # per-key lockout is axes' job
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = APP_NAME
+# allauth.mfa refuses TOTP set-up while the address is unverified. Accounts here are created by
+# administrators (no self sign-up, ACCOUNT_EMAIL_VERIFICATION "none"), and an anonymous "forgot
+# password" request marks the address unverified, which would let anyone block a person's MFA.
+MFA_ALLOW_UNVERIFIED_EMAIL = not SELF_REGISTRATION_ENABLED
 MFA_REQUIRED_ROLES = env_list("MFA_REQUIRED_ROLES")
 if _unknown_roles := sorted(set(MFA_REQUIRED_ROLES) - set(Role.values)):
     raise ImproperlyConfigured(
@@ -441,7 +446,7 @@ DEMO_PASSWORD = env_str("DEMO_PASSWORD", "Password123!")
 # EMAIL
 # ------------------------------------------------------------------------------
 EMAIL_URL = env_str("EMAIL_URL")
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+globals().update(email_settings(EMAIL_URL))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "genxsop@localhost")
 
 # LOGGING

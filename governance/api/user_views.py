@@ -132,7 +132,8 @@ _ADMIN_WRITE = {200: UserAdminSerializer, **error_responses(*WRITE_ERRORS, 404, 
     ),
     create=extend_schema(
         summary="Create a user or service account",
-        description="Without a password the account gets an unusable one (SSO, set-password link, service account).",
+        description="Without a password the account gets an unusable one; a person (not a service account) is then "
+        "e-mailed an invitation with a set-password link, audited as `governance.user.invited`.",
         request=UserCreateInputSerializer,
         responses={201: UserAdminSerializer, **error_responses(*WRITE_ERRORS, 409)},
     ),
@@ -160,6 +161,14 @@ _ADMIN_WRITE = {200: UserAdminSerializer, **error_responses(*WRITE_ERRORS, 404, 
                              responses=_ADMIN_WRITE),
     unlock=extend_schema(summary="Clear a login lockout", parameters=[ID_PARAMETER], request=None,
                          responses=_ADMIN_WRITE),
+    invite=extend_schema(
+        summary="Resend the invitation",
+        description="E-mails a fresh set-password link to a person who has no password yet. 409 for service "
+        "accounts, SSO accounts (SSO_ONLY_ACCOUNT), inactive users and users who already set a password.",
+        parameters=[ID_PARAMETER],
+        request=None,
+        responses={200: UserMessageSerializer, **error_responses(*WRITE_ERRORS, 404, 409)},
+    ),
     reset_password=extend_schema(
         summary="Set a new password",
         description="Ends the user's sessions and API login tokens. 409 SSO_ONLY_ACCOUNT for SSO accounts.",
@@ -182,6 +191,7 @@ class UserViewSet(viewsets.GenericViewSet):
         "deactivate": MANAGE_USERS,
         "reactivate": MANAGE_USERS,
         "unlock": MANAGE_USERS,
+        "invite": MANAGE_USERS,
         "reset_password": MANAGE_USERS,
     }
 
@@ -237,6 +247,11 @@ class UserViewSet(viewsets.GenericViewSet):
     @action(detail=True, methods=["post"])
     def unlock(self, request, pk):
         return self._render(admin_users.user_unlock(actor=request.user, user=self._target(pk)))
+
+    @action(detail=True, methods=["post"])
+    def invite(self, request, pk):
+        user = admin_users.user_invite(actor=request.user, user=self._target(pk))
+        return Response({"message": f"Invitation sent to {user.email}."})
 
     @action(detail=True, methods=["post"], url_path="reset-password")
     def reset_password(self, request, pk):

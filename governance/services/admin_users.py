@@ -5,6 +5,8 @@ Ending a user's access (deactivation, password reset) takes effect at once: cons
 are deleted, API login tokens revoked and, on deactivation, API tokens revoked too (ACC-21).
 """
 
+from functools import partial
+
 from django.contrib.auth.password_validation import validate_password
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -15,6 +17,7 @@ from genxsop.errors import Conflict, PermissionDenied, ValidationFailed
 from genxsop.services import model_update, snapshot
 from governance import audit, bus, events
 from governance.choices import AuthSource, Role
+from governance.invitations import invitation_applies, invitation_send
 from governance.models import ApiToken, AuthToken, User
 from governance.services.users import user_create, user_set_role
 
@@ -78,17 +81,53 @@ def admin_user_create(
 ) -> User:
     """Create a user or service account (API-AUTH-10, ACC-26). No password: an unusable one.
 
-    A taken email (case-insensitive) is 409 DUPLICATE_ENTITY. Audited as governance.user.created.
+    A person created without a password is invited (see user_invite): the set-password e-mail goes
+    out once the transaction commits. A taken email (case-insensitive) is 409 DUPLICATE_ENTITY.
+    Audited as governance.user.created (and governance.user.invited).
     """
     _require_admin(actor)
     if role not in Role.values:
         raise ValidationFailed(fields={"role": [f"Unknown role {role!r}."]})
     if is_service_account and password:
         raise ValidationFailed(fields={"password": ["Service accounts have no password; they use API tokens."]})
-    return user_create(
+    user = user_create(
         actor=actor, email=email, full_name=full_name, role=role, department=department or "",
         password=password or None, is_service_account=is_service_account,
     )  # fmt: skip
+    if invitation_applies(user):
+        _invite(actor=actor, user=user, resent=False)
+    return user
+
+
+def _invite(*, actor: User, user: User, resent: bool) -> None:
+    # The audit row says who invited whom; the link and its key live only in the e-mail.
+    audit.record(actor=actor, event_type=events.USER_INVITED, target=user,
+                 metadata={"email": user.email, "role": user.role, "resent": resent})  # fmt: skip
+    # robust: a failing mail server is logged and leaves the committed account (the admin can resend).
+    transaction.on_commit(partial(invitation_send, user_id=user.pk, inviter_id=actor.pk), robust=True)
+    bus.publish_on_commit(events.USER_INVITED, user_id=user.pk)
+
+
+@transaction.atomic
+def user_invite(*, actor: User, user: User) -> User:
+    """(Re)send the set-password invitation to a person who has no password yet (API-AUTH-10, UI-20).
+
+    Admins only. The e-mail, with a fresh allauth set-password link, goes out on commit; earlier
+    links stay valid until a password is set. 409 for service accounts, SSO accounts, inactive
+    users and users who already have a password. Audited as governance.user.invited.
+    """
+    _require_admin(actor)
+    user = _lock(user)
+    if user.is_service_account:
+        raise Conflict("Service accounts have no password; they authenticate with API tokens.")
+    if user.auth_source == AuthSource.SSO:
+        raise Conflict("This account signs in through SSO only.", code="SSO_ONLY_ACCOUNT")
+    if not user.is_active:
+        raise Conflict("Reactivate the user before inviting them.")
+    if user.has_usable_password():
+        raise Conflict("This user has already set a password; use a password reset instead.")
+    _invite(actor=actor, user=user, resent=True)
+    return user
 
 
 @transaction.atomic

@@ -201,13 +201,23 @@ def password_changed_record(*, user: User, keep_session_key: str | None = None) 
 
 @transaction.atomic
 def password_reset_record(*, user: User) -> int:
-    """A password set through the reset e-mail link: every session and API login token ends; audited."""
+    """A password set through the reset e-mail link: every session and API login token ends; audited.
+
+    Following the link proved the mailbox, so the address counts as verified: allauth's token
+    generator files it as an unverified EmailAddress, which would otherwise bar TOTP enrolment
+    (ACC-19) for an invitee or anyone who reset their password.
+    """
+    from allauth.account.models import EmailAddress
+
     revoked = sessions_revoke_for_user(user=user)
     tokens = _revoke_login_tokens(user)
     locked = User.objects.select_for_update().get(pk=user.pk)
+    verified = EmailAddress.objects.filter(user=locked, email__iexact=locked.email, verified=False).update(
+        verified=True
+    )
     audit.record(
         actor=None, event_type=events.USER_PASSWORD_RESET, target=locked,
-        metadata={"sessions_revoked": revoked, "api_logins_revoked": tokens},
+        metadata={"sessions_revoked": revoked, "api_logins_revoked": tokens, "email_verified": bool(verified)},
     )  # fmt: skip
     return revoked
 

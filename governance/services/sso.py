@@ -10,17 +10,21 @@ as long as nobody has configured them yet (no rows and no earlier seed or replac
 an admin who empties the set is never overruled by the environment on the next login.
 """
 
+import logging
+
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from genxsop.errors import ValidationFailed
+from genxsop.errors import Conflict, DuplicateEntity, ValidationFailed
 from genxsop.services import snapshot, validate_instance
 from governance import audit, bus, events
 from governance.choices import AuthSource, Role
 from governance.models import AuditEvent, SsoIdentity, SsoRoleMapping, User
 from governance.roles import sync_user_group
 from governance.services.users import _require_admin
+
+logger = logging.getLogger("genxsop.security")
 
 # ACC-29: when several rules match, the earliest role here wins.
 ROLE_PRECEDENCE = [
@@ -157,9 +161,29 @@ def sso_role_mappings_replace(*, actor: User, mappings: list[dict]) -> list[SsoR
 
 
 def _sso_set_role(*, user: User, role: str, issuer: str, subject: str) -> User:
-    """IdP-driven role change (ACC-30): a system change, so no admin actor; audited as role_changed via sso."""
+    """IdP-driven role change (ACC-30): a system change, so no admin actor; audited as role_changed via sso.
+
+    The IdP never demotes the last active administrator: the role is kept, the skip is audited as
+    governance.sso.role_sync_skipped and logged as a warning, and the login goes on.
+    """
     if user.role == role:
         return user
+    user = User.objects.select_for_update().get(pk=user.pk)
+    if user.role == role:
+        return user
+    if user.role == Role.ADMIN and user.is_active:
+        from governance.services.admin_users import refuse_removing_last_admin
+
+        try:
+            refuse_removing_last_admin(user)
+        except Conflict:
+            meta = {"via": "sso", "issuer": issuer, "subject": subject, "mapped_role": role,
+                    "reason": "last_active_admin"}  # fmt: skip
+            audit.record(actor=None, event_type=events.SSO_ROLE_SYNC_SKIPPED, target=user,
+                         message="The last active administrator keeps the admin role.", metadata=meta)  # fmt: skip
+            logger.warning("sso_role_sync_skipped", extra={"user_id": user.pk, "mapped_role": role,
+                                                           "reason": "last_active_admin"})  # fmt: skip
+            return user
     before = snapshot(user, ["role"])
     user.role = role
     user.save(update_fields=["role", "updated_at"])
@@ -228,6 +252,50 @@ def _last_claims(claims: dict) -> dict:
     return kept
 
 
+def _identity_for(*, issuer: str, subject: str) -> SsoIdentity | None:
+    return SsoIdentity.objects.select_related("user").filter(issuer=issuer, subject=subject).first()
+
+
+def _first_login(*, claims: dict, issuer: str, subject: str, email: str, role: str) -> tuple[SsoIdentity, bool]:
+    """No identity yet for (issuer, subject): link by verified email or JIT-provision (ACC-28); True if provisioned."""
+    audit_meta = {"issuer": issuer, "subject": subject, "role": role}
+    # Locked, so two first logins linking the same account are serialised and the second sees the first's identity.
+    existing = User.objects.select_for_update().filter(email__iexact=email).first() if email else None
+    if existing is not None:
+        raced = _identity_for(issuer=issuer, subject=subject)
+        if raced is not None:  # a concurrent first login of this subject linked or created it while we waited
+            return raced, False
+        if not (settings.OIDC_LINK_BY_EMAIL and _email_verified(claims)):
+            # Never take over an account on an address the provider does not vouch for (ACC-28).
+            raise SsoLoginRefused(NOT_PROVISIONED, reason="email_in_use", role=role)
+        if not existing.is_active:
+            raise SsoLoginRefused(DEACTIVATED, reason="user_inactive", role=role)
+        if existing.is_service_account:
+            raise SsoLoginRefused(NOT_PROVISIONED, reason="service_account", role=role)
+        if existing.sso_identities.filter(issuer=issuer).exists():
+            # Already linked to another subject of this provider: a new subject is not the same person.
+            raise SsoLoginRefused(NOT_PROVISIONED, reason="identity_conflict", role=role)
+        user = existing
+        identity = SsoIdentity.objects.create(user=user, issuer=issuer, subject=subject, email_at_link=email)
+        if settings.OIDC_SYNC_ROLE_ON_LOGIN and user.role_managed_by != AuthSource.SSO:
+            user.role_managed_by = AuthSource.SSO
+            user.save(update_fields=["role_managed_by", "updated_at"])
+        audit.record(actor=user, event_type=events.SSO_LINKED, target=user, metadata=audit_meta,
+                     after={"issuer": issuer, "subject": subject, "email": email})  # fmt: skip
+        return identity, False
+    if not settings.OIDC_JIT_PROVISIONING:
+        raise SsoLoginRefused(NOT_PROVISIONED, reason="jit_disabled", role=role)
+    if not email:
+        raise SsoLoginRefused(NOT_PROVISIONED, reason="no_email", role=role)
+    if not _domain_allowed(email, claims):
+        raise SsoLoginRefused(NOT_PROVISIONED, reason="domain_not_allowed", role=role)
+    user = _provision(claims=claims, email=email, role=role, issuer=issuer, subject=subject)
+    identity = SsoIdentity.objects.create(user=user, issuer=issuer, subject=subject, email_at_link=email)
+    audit.record(actor=user, event_type=events.SSO_PROVISIONED, target=user, metadata=audit_meta,
+                 after={"issuer": issuer, "subject": subject, "email": email, "role": role})  # fmt: skip
+    return identity, True
+
+
 def _login(*, claims: dict, issuer: str, subject: str) -> User:
     _check_mfa(claims)
     _seed_role_mappings()
@@ -236,55 +304,37 @@ def _login(*, claims: dict, issuer: str, subject: str) -> User:
         if settings.OIDC_DENY_UNMAPPED:
             raise SsoLoginRefused(NOT_PROVISIONED, reason="role_unmapped")
         role = settings.OIDC_DEFAULT_ROLE
-    audit_meta = {"issuer": issuer, "subject": subject, "role": role}
-    identity = SsoIdentity.objects.select_related("user").filter(issuer=issuer, subject=subject).first()
     email = str(claims.get("email") or "").strip().lower()
+    identity = _identity_for(issuer=issuer, subject=subject)
     provisioned = False
-    if identity is not None:
-        user = identity.user
-        if not user.is_active:
-            raise SsoLoginRefused(DEACTIVATED, reason="user_inactive", role=role)
-        if user.is_service_account:
-            raise SsoLoginRefused(NOT_PROVISIONED, reason="service_account", role=role)
-    else:
-        existing = User.objects.filter(email__iexact=email).first() if email else None
-        if existing is not None:
-            if not (settings.OIDC_LINK_BY_EMAIL and _email_verified(claims)):
-                # Never take over an account on an address the provider does not vouch for (ACC-28).
-                raise SsoLoginRefused(NOT_PROVISIONED, reason="email_in_use", role=role)
-            if not existing.is_active:
-                raise SsoLoginRefused(DEACTIVATED, reason="user_inactive", role=role)
-            if existing.is_service_account:
-                raise SsoLoginRefused(NOT_PROVISIONED, reason="service_account", role=role)
-            if existing.sso_identities.filter(issuer=issuer).exists():
-                # Already linked to another subject of this provider: a new subject is not the same person.
-                raise SsoLoginRefused(NOT_PROVISIONED, reason="identity_conflict", role=role)
-            user = existing
-            identity = SsoIdentity.objects.create(user=user, issuer=issuer, subject=subject, email_at_link=email)
-            if settings.OIDC_SYNC_ROLE_ON_LOGIN and user.role_managed_by != AuthSource.SSO:
-                user.role_managed_by = AuthSource.SSO
-                user.save(update_fields=["role_managed_by", "updated_at"])
-            audit.record(actor=user, event_type=events.SSO_LINKED, target=user, metadata=audit_meta,
-                         after={"issuer": issuer, "subject": subject, "email": email})  # fmt: skip
-        else:
-            if not settings.OIDC_JIT_PROVISIONING:
-                raise SsoLoginRefused(NOT_PROVISIONED, reason="jit_disabled", role=role)
-            if not email:
-                raise SsoLoginRefused(NOT_PROVISIONED, reason="no_email", role=role)
-            if not _domain_allowed(email, claims):
-                raise SsoLoginRefused(NOT_PROVISIONED, reason="domain_not_allowed", role=role)
-            user = _provision(claims=claims, email=email, role=role, issuer=issuer, subject=subject)
-            identity = SsoIdentity.objects.create(user=user, issuer=issuer, subject=subject, email_at_link=email)
-            provisioned = True
-            audit.record(actor=user, event_type=events.SSO_PROVISIONED, target=user, metadata=audit_meta,
-                         after={"issuer": issuer, "subject": subject, "email": email, "role": role})  # fmt: skip
+    if identity is None:
+        try:
+            # A savepoint: losing a race must leave the login's transaction usable (PostgreSQL aborts it otherwise).
+            with transaction.atomic():
+                identity, provisioned = _first_login(claims=claims, issuer=issuer, subject=subject, email=email,
+                                                     role=role)  # fmt: skip
+        except (IntegrityError, DuplicateEntity) as exc:
+            # Another first login for this subject or email committed between our reads and our writes:
+            # the same subject signs in to the winner's account; another subject is refused as usual.
+            identity = _identity_for(issuer=issuer, subject=subject)
+            logger.warning("sso_first_login_conflict", extra={"error": type(exc).__name__,
+                                                              "winner_found": identity is not None})  # fmt: skip
+            if identity is None:
+                raise SsoLoginRefused(NOT_PROVISIONED, reason="provisioning_conflict", role=role) from None
+        except ValidationFailed:
+            raise SsoLoginRefused(NOT_PROVISIONED, reason="invalid_profile", role=role) from None
+    user = identity.user
+    if not user.is_active:
+        raise SsoLoginRefused(DEACTIVATED, reason="user_inactive", role=role)
+    if user.is_service_account:
+        raise SsoLoginRefused(NOT_PROVISIONED, reason="service_account", role=role)
     if not provisioned and settings.OIDC_SYNC_ROLE_ON_LOGIN:
         user = _sso_set_role(user=user, role=role, issuer=issuer, subject=subject)
     identity.last_claims = _last_claims(claims)
     identity.last_login_at = timezone.now()
     identity.save(update_fields=["last_claims", "last_login_at", "updated_at"])
     audit.record(actor=user, event_type=events.SSO_LOGIN, target=user,
-                 metadata={**audit_meta, "role": user.role})  # fmt: skip
+                 metadata={"issuer": issuer, "subject": subject, "role": user.role})  # fmt: skip
     return user
 
 
@@ -309,6 +359,9 @@ def sso_login(*, claims: dict, issuer: str) -> User:
     First login: link to the active user with the same email when OIDC_LINK_BY_EMAIL and the
     provider says `email_verified`; else JIT-provision (OIDC_JIT_PROVISIONING, domain allow-list).
     The mapped role is applied on provisioning and, with OIDC_SYNC_ROLE_ON_LOGIN, at every login.
+    Role sync never demotes the last active administrator (governance.sso.role_sync_skipped).
+    Two first logins racing: the loser's writes roll back to a savepoint; the same subject then
+    signs in to the winner's account, another subject is refused (reason provisioning_conflict).
     Emits governance.sso.login / provisioned / linked, governance.user.role_changed (via sso) and,
     on refusal, governance.sso.refused before raising SsoLoginRefused.
     """
@@ -325,5 +378,5 @@ def sso_login(*, claims: dict, issuer: str) -> User:
 
 def sso_user_for_subject(*, issuer: str, subject: str) -> User | None:
     """The user linked to (issuer, subject), or None; no provisioning (used by API bearer tokens)."""
-    identity = SsoIdentity.objects.select_related("user").filter(issuer=issuer, subject=subject).first()
+    identity = _identity_for(issuer=issuer, subject=subject)
     return identity.user if identity is not None else None

@@ -179,3 +179,47 @@ def test_unmapped_user_is_refused_when_unmapped_users_are_denied(page, live_serv
     page.wait_for_url(f"{live_server.url}/accounts/login/")
     assert page.get_by_text("Your account has not been provisioned").is_visible()
     assert not User.objects.filter(email="outsider1@example.test").exists()
+
+
+@pytest.mark.parametrize(
+    ("provider_login", "local_email", "link_by_email"),
+    [
+        pytest.param("unverified1", "lena.local@example.test", True, id="email-not-verified"),
+        pytest.param("planner1", "planner1@example.test", False, id="verified-but-linking-off"),
+    ],
+)
+def test_local_account_with_the_same_email_is_not_taken_over(
+    page, live_server, sso, settings, provider_login, local_email, link_by_email
+):
+    # Given a local account with a password whose email the provider's account also claims
+    from governance.services import user_create
+    from tests.conftest import PASSWORD
+
+    settings.OIDC_LINK_BY_EMAIL = link_by_email
+    local = user_create(actor=None, email=local_email, full_name="Lena Local", role=Role.VIEWER, password=PASSWORD)
+
+    # When someone signs in through SSO with that provider account (unverified email, or linking off)
+    page.goto("/accounts/login/")
+    page.get_by_role("link", name="Sign in with SSO").click()
+    page.wait_for_url(f"{sso}/interaction/**")
+    _sign_in_at_provider(page, provider_login)
+
+    # Then the console refuses on its sign-in page and the local account is untouched
+    page.wait_for_url(f"{live_server.url}/accounts/login/")
+    assert page.get_by_text("Your account has not been provisioned").is_visible()
+    assert page.locator(".user-menu__name").count() == 0
+    assert not SsoIdentity.objects.exists()
+    assert User.objects.count() == 1
+    local.refresh_from_db()
+    assert (local.role, local.auth_source, local.role_managed_by) == (Role.VIEWER, AuthSource.LOCAL, AuthSource.LOCAL)
+    refused = AuditEvent.objects.get(event_type=events.SSO_REFUSED)
+    assert (refused.metadata["reason"], refused.metadata["subject"]) == ("email_in_use", provider_login)
+
+    # And the owner still signs in with the local password, as themselves
+    page.locator("input[name=login]").fill(local_email)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_url(f"{live_server.url}/")
+    assert page.locator(".user-menu__name").inner_text() == "Lena Local"
+    assert not SsoIdentity.objects.filter(user=local).exists()
+    assert _csp_violations(page) == []

@@ -55,6 +55,7 @@ def test_enrolment_from_settings_shows_a_qr_code_and_is_audited(client, planner,
     assert len(recovery_codes(planner)) == 10
     event = AuditEvent.objects.get(event_type=events.MFA_ENABLED)
     assert (event.actor, event.target_id, event.metadata["type"]) == (planner, str(planner.pk), "totp")
+    assert event.target_type == "user"  # not the request's lazy wrapper
     codes = client.get(reverse("mfa_view_recovery_codes"))
     assert_csp_clean(codes.content.decode())
     assert recovery_codes(planner)[0] in codes.content.decode()
@@ -172,3 +173,16 @@ class TestRequiredRoles:
         response = client.post(reverse("account_logout"))
         assert response.status_code == 302
         assert not is_signed_in(client)
+
+
+def test_an_anonymous_reset_request_cannot_block_mfa_enrolment(client, planner):
+    # Given someone asks for a password reset for the planner's address (which allauth records
+    # as an unverified address) ...
+    client.post(reverse("account_reset_password"), {"email": planner.email})
+    from allauth.account.models import EmailAddress
+
+    assert EmailAddress.objects.filter(user=planner, verified=False).exists()
+    # ... the planner can still sign in and enrol TOTP.
+    sign_in(client, planner.email)
+    enrol_totp(client)
+    assert Authenticator.objects.filter(user=planner, type=Authenticator.Type.TOTP).exists()

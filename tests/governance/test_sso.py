@@ -296,6 +296,153 @@ def test_role_change_at_next_login_is_applied_and_audited_via_sso(client, monkey
 
 
 @pytest.mark.django_db
+def test_role_sync_never_demotes_the_last_active_admin(client, monkeypatch, caplog):
+    # Given the only active administrator, signed in once through SSO as a member of "sop-admins"
+    sso_callback(client, monkeypatch, token_claims=id_claims(), userinfo=planner_info(groups=["sop-admins"]))
+    admin = signed_in_user(client)
+    assert admin.role == Role.ADMIN
+    assert User.objects.filter(role=Role.ADMIN, is_active=True).count() == 1
+    client.logout()
+
+    # When the provider now maps them to a planner role
+    with caplog.at_level("WARNING", logger="genxsop.security"):
+        response = sso_callback(client, monkeypatch, token_claims=id_claims(), userinfo=planner_info())
+
+    # Then they sign in and stay admin; the skipped sync is audited with the reason and logged
+    assert response["Location"] == "/"
+    user = signed_in_user(client)
+    assert user.pk == admin.pk
+    assert user.role == Role.ADMIN
+    assert list(user.groups.values_list("name", flat=True)) == [Role.ADMIN]
+    assert not events_of(events.USER_ROLE_CHANGED).exists()
+    skipped = events_of(events.SSO_ROLE_SYNC_SKIPPED).get()
+    assert skipped.target_id == str(admin.pk)
+    assert skipped.actor is None
+    assert {k: skipped.metadata[k] for k in ("reason", "mapped_role", "issuer", "subject", "via")} == {
+        "reason": "last_active_admin", "mapped_role": Role.DEMAND_PLANNER, "issuer": ISSUER, "subject": "user-1",
+        "via": "sso",
+    }  # fmt: skip
+    assert events_of(events.SSO_LOGIN).last().metadata["role"] == Role.ADMIN
+    assert [r for r in caplog.records if r.getMessage() == "sso_role_sync_skipped" and r.levelname == "WARNING"]
+
+
+@pytest.mark.django_db
+def test_role_sync_demotes_an_admin_when_another_admin_remains(client, monkeypatch, make_user):
+    make_user(Role.ADMIN, email="other-admin@example.test")
+    sso_callback(client, monkeypatch, token_claims=id_claims(), userinfo=planner_info(groups=["sop-admins"]))
+    client.logout()
+
+    sso_callback(client, monkeypatch, token_claims=id_claims(), userinfo=planner_info())
+
+    assert signed_in_user(client).role == Role.DEMAND_PLANNER
+    assert events_of(events.USER_ROLE_CHANGED).get().after == {"role": Role.DEMAND_PLANNER}
+    assert not events_of(events.SSO_ROLE_SYNC_SKIPPED).exists()
+
+
+# --- two first logins racing (the loser's insert hits the winner's unique row) ----------------------------
+
+
+def first_look_misses(monkeypatch) -> list[dict]:
+    """This login's first look for its identity precedes the winner's commit; later looks see it."""
+    from governance.services import sso as sso_service
+
+    real_identity_for = sso_service._identity_for
+    looks = []
+
+    def identity_for(**kwargs):
+        looks.append(kwargs)
+        return None if len(looks) == 1 else real_identity_for(**kwargs)
+
+    monkeypatch.setattr(sso_service, "_identity_for", identity_for)
+    return looks
+
+
+@pytest.fixture(params=["simulated", "database"])
+def lost_race(request, monkeypatch):
+    """Make this login lose a race: its reads miss the winner's rows, its insert raises IntegrityError.
+
+    "simulated" raises it from the provisioning step; "database" lets the real INSERT hit the
+    unique email index (on PostgreSQL that aborts the transaction unless a savepoint contains it).
+    """
+    from django.db import IntegrityError
+
+    from governance.services import sso as sso_service
+
+    def provision(**kwargs):
+        raise IntegrityError('duplicate key value violates unique constraint "uq_users_email_ci"')
+
+    looks = first_look_misses(monkeypatch)
+    if request.param == "simulated":
+        monkeypatch.setattr(sso_service, "_provision", provision)
+    else:
+        monkeypatch.setattr(sso_service, "validate_instance", lambda *args, **kwargs: None)  # the pre-check raced too
+    monkeypatch.setattr(User.objects, "select_for_update", lambda: User.objects.none())  # the email read misses too
+    return looks
+
+
+def winner(sub: str) -> User:
+    user = user_create(actor=None, email="pat@example.test", full_name="Pat Planner", role=Role.DEMAND_PLANNER)
+    SsoIdentity.objects.create(user=user, issuer=ISSUER, subject=sub, email_at_link=user.email)
+    return user
+
+
+@pytest.mark.django_db
+def test_racing_first_login_of_the_same_subject_signs_in_to_the_winners_account(client, monkeypatch, lost_race):
+    # Given another first login for the same subject committed while this one was provisioning
+    first = winner("user-1")
+
+    # When this login's insert hits the winner's unique row
+    response = sso_callback(client, monkeypatch, token_claims=id_claims(), userinfo=planner_info())
+
+    # Then it is not a 500: the winner's identity is re-read and the person is signed in to that account
+    assert response.status_code == 302
+    assert response["Location"] == "/"
+    assert signed_in_user(client).pk == first.pk
+    assert len(lost_race) == 2
+    assert User.objects.count() == 1
+    assert SsoIdentity.objects.count() == 1
+    assert not events_of(events.SSO_PROVISIONED).exists()  # the loser's writes were rolled back to the savepoint
+    assert events_of(events.SSO_LOGIN).get().target_id == str(first.pk)
+
+
+@pytest.mark.django_db
+def test_racing_first_login_of_another_subject_with_the_same_email_is_refused(client, monkeypatch, lost_race):
+    # Given another subject with the same email won the race to provision the account
+    winner("user-other")
+
+    # When this subject's provisioning hits the unique email
+    response = sso_callback(client, monkeypatch, token_claims=id_claims(sub="user-1"), userinfo=planner_info())
+
+    # Then the normal refusal is shown on the login page, nobody is signed in and the refusal is audited
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/"
+    assert "Your account has not been provisioned. Ask an administrator for access." in flash(response)
+    assert signed_in_user(client) is None
+    assert list(SsoIdentity.objects.values_list("subject", flat=True)) == ["user-other"]
+    refused = events_of(events.SSO_REFUSED).get()
+    assert (refused.metadata["reason"], refused.metadata["subject"]) == ("provisioning_conflict", "user-1")
+
+
+@pytest.mark.django_db
+def test_racing_link_of_the_same_subject_uses_the_identity_the_winner_created(client, monkeypatch, make_user):
+    # Given a local account that a concurrent first login of the same subject linked while this one
+    # waited for the account's row lock (so this login's first look found no identity)
+    local = make_user(Role.VIEWER, email="pat@example.test")
+    SsoIdentity.objects.create(user=local, issuer=ISSUER, subject="user-1", email_at_link=local.email)
+    first_look_misses(monkeypatch)
+
+    # When this login goes on to link by the verified email
+    response = sso_callback(client, monkeypatch, token_claims=id_claims(), userinfo=planner_info())
+
+    # Then it signs in to that account instead of refusing it as linked to "another" subject
+    assert response["Location"] == "/"
+    assert signed_in_user(client).pk == local.pk
+    assert SsoIdentity.objects.filter(user=local).count() == 1
+    assert not events_of(events.SSO_LINKED).exists()
+    assert not events_of(events.SSO_REFUSED).exists()
+
+
+@pytest.mark.django_db
 def test_role_is_left_alone_when_sync_is_off(client, monkeypatch, settings):
     sso_callback(client, monkeypatch, token_claims=id_claims(), userinfo=planner_info())
     client.logout()

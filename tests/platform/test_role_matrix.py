@@ -48,6 +48,7 @@ ENDPOINTS: list[tuple[str, str, frozenset | str, dict | None]] = [
     ("POST", "/auth/users/{id}/deactivate", ADMIN, {}),
     ("POST", "/auth/users/{id}/reactivate", ADMIN, None),
     ("POST", "/auth/users/{id}/unlock", ADMIN, None),
+    ("POST", "/auth/users/{id}/invite", ADMIN, None),
     ("POST", "/auth/users/{id}/reset-password", ADMIN, {}),
     ("GET", "/auth/users/{id}/scopes", ADMIN, None),  # also the user themself (tests/governance)
     ("PUT", "/auth/users/{id}/scopes", ADMIN, {}),

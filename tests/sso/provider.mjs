@@ -16,6 +16,8 @@ const USERS = {
   planner1: { email: 'planner1@example.test', email_verified: true, name: 'Pat Planner', groups: ['planners'] },
   admin1: { email: 'admin1@example.test', email_verified: true, name: 'Ada Admin', groups: ['sop-admins'] },
   outsider1: { email: 'outsider1@example.test', email_verified: true, name: 'Oli Outsider', groups: ['contractors'] },
+  // Claims the address of a local account without the provider vouching for it (ACC-28: no takeover).
+  unverified1: { email: 'lena.local@example.test', email_verified: false, name: 'Not Lena', groups: ['sop-admins'] },
 };
 
 const provider = new Provider(ISSUER, {

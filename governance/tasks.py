@@ -1,0 +1,16 @@
+"""django-q2 entry points of the governance app; each calls one service and is idempotent."""
+
+from genxsop.tasks import job
+from governance.services import retention
+
+
+@job
+def purge_expired_auth_tokens() -> int:
+    """Daily retention sweep of API login tokens (GOV-04, OPS-42); returns the number deleted."""
+    return retention.auth_token_purge_expired()
+
+
+@job
+def purge_expired_sessions() -> int:
+    """Daily removal of expired console sessions (OPS-42); returns the number deleted."""
+    return retention.session_purge_expired()
