@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
+from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
@@ -100,3 +101,30 @@ class MfaEnrolmentMiddleware:
 
     def _allowed_paths(self) -> set[str]:
         return {reverse(name) for name in self.ALLOWED_URL_NAMES}
+
+
+class MfaChangeAtomicMiddleware:
+    """Runs allauth's MFA change pages (POST) in one database transaction (GOV-31).
+
+    allauth writes the Authenticator rows and the receivers in governance.receivers write the
+    audit row from the model signals, so both commit together or not at all. A response that
+    ends in a server error (an exception the view did not handle) rolls everything back.
+    """
+
+    URL_NAMES = ("mfa_activate_totp", "mfa_deactivate_totp", "mfa_generate_recovery_codes")
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method != "POST" or request.path_info not in self._paths():
+            return self.get_response(request)
+        with transaction.atomic():
+            response = self.get_response(request)
+            # Inner middleware turns an exception into the error page before it reaches here.
+            if response.status_code >= 500:
+                transaction.set_rollback(True)
+        return response
+
+    def _paths(self) -> set[str]:
+        return {reverse(name) for name in self.URL_NAMES}

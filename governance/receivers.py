@@ -1,15 +1,18 @@
 """Reactions of the governance app to signals of Django, allauth and django-axes.
 
 Each receiver only translates the signal into a call of a governance service, which writes the
-state and the audit row in its own transaction (GOV-30/31). Signal arguments may carry
+state and the audit row in one transaction (GOV-30/31). Signal arguments may carry
 credentials: only the email is ever passed on.
 """
 
 from allauth.account import signals as account_signals
 from allauth.mfa import signals as mfa_signals
+from allauth.mfa.models import Authenticator
 from django.contrib.auth import signals as auth_signals
+from django.db.models import signals as model_signals
 from django.dispatch import receiver
 
+from governance.models import User
 from governance.services import sessions
 
 # Backends whose logins are local-account sign-ins; SSO logins are recorded by the SSO flow.
@@ -69,16 +72,20 @@ def _password_reset(sender, request, user, **kwargs):
     sessions.password_reset_record(user=user)
 
 
-@receiver(mfa_signals.authenticator_added, dispatch_uid="governance.mfa_added")
-def _mfa_added(sender, request, user, authenticator, **kwargs):
-    if authenticator.type == authenticator.Type.TOTP:
-        sessions.mfa_enabled_record(user=user, kind=authenticator.type)
+# allauth announces an added authenticator only after its transaction committed, so TOTP
+# enrolment and removal are audited from the model signals, inside the transaction that writes
+# the Authenticator row (GOV-31; MfaChangeAtomicMiddleware wraps allauth's pages).
+@receiver(model_signals.post_save, sender=Authenticator, dispatch_uid="governance.mfa_added")
+def _mfa_added(sender, instance, created, raw=False, **kwargs):
+    if created and not raw and instance.type == Authenticator.Type.TOTP:
+        sessions.mfa_enabled_record(user=instance.user, kind=instance.type)
 
 
-@receiver(mfa_signals.authenticator_removed, dispatch_uid="governance.mfa_removed")
-def _mfa_removed(sender, request, user, authenticator, **kwargs):
-    if authenticator.type == authenticator.Type.TOTP:
-        sessions.mfa_disabled_record(user=user, kind=authenticator.type)
+@receiver(model_signals.post_delete, sender=Authenticator, dispatch_uid="governance.mfa_removed")
+def _mfa_removed(sender, instance, origin=None, **kwargs):
+    # Deleting the user takes their authenticators along; that is not an MFA change of its own.
+    if instance.type == Authenticator.Type.TOTP and not isinstance(origin, User):
+        sessions.mfa_disabled_record(user=instance.user, kind=instance.type)
 
 
 @receiver(mfa_signals.authenticator_reset, dispatch_uid="governance.mfa_reset")

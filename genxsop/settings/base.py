@@ -258,6 +258,8 @@ if ENABLE_SECURITY_HEADERS:
         "django.middleware.clickjacking.XFrameOptionsMiddleware",
         "genxsop.middleware.ContentSecurityPolicyMiddleware",
     ]
+# allauth's MFA change pages run in one transaction with their audit rows (GOV-31).
+MIDDLEWARE += ["governance.middleware.MfaChangeAtomicMiddleware"]
 # Last (innermost): turns an axes lockout into the login form with its error, which the CSP and
 # security-header middleware above then see like any other page (ACC-18).
 MIDDLEWARE += ["axes.middleware.AxesMiddleware"]

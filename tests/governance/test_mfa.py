@@ -47,7 +47,7 @@ def test_enrolment_from_settings_shows_a_qr_code_and_is_audited(client, planner,
     html = page.content.decode()
     assert 'src="data:image/svg+xml;base64,' in html
     assert_csp_clean(html)
-    # allauth announces the activation once its transaction commits
+    # allauth's own messages and mails follow once the transaction commits
     with django_capture_on_commit_callbacks(execute=True):
         client.post(reverse("mfa_activate_totp"), {"code": totp_now(page.context["form"].secret)})
 
@@ -133,6 +133,67 @@ def test_removing_the_authenticator_is_audited(client, enrolled):
 
     assert not Authenticator.objects.filter(user=planner, type=Authenticator.Type.TOTP).exists()
     assert AuditEvent.objects.filter(event_type=events.MFA_DISABLED, target_id=str(planner.pk)).count() == 1
+
+
+class TestAuditAtomicity:
+    """GOV-31: the Authenticator row and its audit row commit together, or neither does."""
+
+    @staticmethod
+    def _break_audit(monkeypatch):
+        from governance import audit
+
+        def fail(**kwargs):
+            raise RuntimeError("audit store unavailable")
+
+        monkeypatch.setattr(audit, "record", fail)
+
+    @staticmethod
+    def _post_expecting_error(client, url, data=None):
+        client.raise_request_exception = False
+        try:
+            return client.post(url, data or {})
+        finally:
+            client.raise_request_exception = True
+
+    def test_enrolment_writes_exactly_one_audit_row(self, client, planner):
+        sign_in(client, planner.email)
+        enrol_totp(client)
+        assert Authenticator.objects.filter(user=planner, type=Authenticator.Type.TOTP).count() == 1
+        assert AuditEvent.objects.filter(event_type=events.MFA_ENABLED, target_id=str(planner.pk)).count() == 1
+        # the recovery codes made alongside are part of the enrolment, not an event of their own
+        assert not AuditEvent.objects.filter(event_type=events.MFA_RECOVERY_CODES_REGENERATED).exists()
+
+    def test_enrolment_is_rolled_back_when_its_audit_row_cannot_be_written(self, client, planner, monkeypatch):
+        sign_in(client, planner.email)
+        confirm_password(client)
+        page = client.get(reverse("mfa_activate_totp"))
+        self._break_audit(monkeypatch)
+        response = self._post_expecting_error(
+            client, reverse("mfa_activate_totp"), {"code": totp_now(page.context["form"].secret)}
+        )
+
+        assert response.status_code == 500
+        assert not Authenticator.objects.filter(user=planner).exists()  # neither TOTP nor recovery codes
+        assert not AuditEvent.objects.filter(event_type=events.MFA_ENABLED).exists()
+
+    def test_removal_is_rolled_back_when_its_audit_row_cannot_be_written(self, client, enrolled, monkeypatch):
+        planner, secret = enrolled
+        sign_in(client, planner.email)
+        client.post(reverse("mfa_authenticate"), {"code": totp_now(secret)})
+        confirm_password(client)
+        self._break_audit(monkeypatch)
+
+        response = self._post_expecting_error(client, reverse("mfa_deactivate_totp"))
+
+        assert response.status_code == 500
+        kinds = set(Authenticator.objects.filter(user=planner).values_list("type", flat=True))
+        assert kinds == {Authenticator.Type.TOTP, Authenticator.Type.RECOVERY_CODES}
+        assert not AuditEvent.objects.filter(event_type=events.MFA_DISABLED).exists()
+
+    def test_deleting_a_user_is_not_audited_as_an_mfa_removal(self, client, enrolled):
+        planner, _ = enrolled
+        planner.delete()
+        assert not AuditEvent.objects.filter(event_type=events.MFA_DISABLED).exists()
 
 
 class TestRequiredRoles:
