@@ -62,3 +62,18 @@ class StaleVersion(Conflict):
 class InvalidStateTransition(Conflict):
     code = "INVALID_STATE_TRANSITION"
     default_message = "This action is not allowed in the current state."
+
+
+class EntityLocked(Conflict):
+    code = "ENTITY_LOCKED"
+    default_message = "The entity is locked and cannot be changed."
+
+
+class GranularityConflict(Conflict):
+    code = "GRANULARITY_CONFLICT"
+    default_message = "A product-period is planned either as one total row or as detail rows, never both."
+
+
+class SelfApprovalForbidden(PermissionDenied):
+    code = "SELF_APPROVAL_FORBIDDEN"
+    default_message = "The user who submitted a plan version cannot approve it."

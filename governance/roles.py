@@ -19,6 +19,15 @@ for _role in NON_VIEWER:
     ROLE_PERMISSIONS[_role.value].update(_CATALOG_READ)
     # User directory with reduced fields (ACC-06, API-AUTH-09); managing users stays admin-only.
     ROLE_PERMISSIONS[_role.value].add("governance.view_user")
+# Demand plans (§1.2): read for every non-viewer role; DEM_W writes; APPR approves.
+_DEMAND_READ = "planning.view_demandplan"
+_DEMAND_WRITE = ["planning.add_demandplan", "planning.change_demandplan", "planning.delete_demandplan",
+                 "planning.submit_demandplan"]  # fmt: skip
+for _role in NON_VIEWER:
+    ROLE_PERMISSIONS[_role.value].add(_DEMAND_READ)
+for _role in (R.DEMAND_PLANNER, R.SUPPLY_PLANNER, R.SOP_COORDINATOR):
+    ROLE_PERMISSIONS[_role.value].update(_DEMAND_WRITE)
+ROLE_PERMISSIONS[R.EXECUTIVE.value].add("planning.approve_demandplan")
 # Audit log search (ACC-06: admin, executive, coordinator).
 for _role in (R.EXECUTIVE, R.SOP_COORDINATOR):
     ROLE_PERMISSIONS[_role.value].add("governance.view_auditevent")

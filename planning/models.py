@@ -1,9 +1,10 @@
-from django.core.validators import MinValueValidator
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
 from genxsop.scoping import ObjectScopedModel, ScopedQuerySet
-from planning.choices import AbcClass, LocationType, ProductStatus
+from planning.choices import AbcClass, DemandPlanStatus, LocationType, PlanSource, ProductStatus
 
 MAX_CATEGORY_LEVEL = 2
 
@@ -138,3 +139,117 @@ class Location(ObjectScopedModel, models.Model):
 
     def __str__(self) -> str:
         return self.code
+
+
+TOTAL_REGION = "Global"
+TOTAL_CHANNEL = "All"
+
+
+def _qty(**kwargs):
+    return models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(0)], **kwargs)
+
+
+def _user_fk(related_name: str):
+    return models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name=related_name
+    )
+
+
+class DemandPlan(ObjectScopedModel, models.Model):
+    """How much of a product is expected to sell in a month at one region and channel (PLN-04).
+
+    The live row (`is_current`) keeps its id and carries the latest version; every content change
+    leaves the previous values behind as a history row (`history_of` = the live row, WF-12).
+    """
+
+    scope_category_path = "product__category"
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="demand_plans")
+    period = models.DateField(help_text="First day of the month.")
+    region = models.CharField(max_length=100, default=TOTAL_REGION)
+    channel = models.CharField(max_length=100, default=TOTAL_CHANNEL)
+    forecast_qty = _qty()
+    adjusted_qty = _qty(null=True, blank=True)
+    actual_qty = _qty(null=True, blank=True)
+    consensus_qty = _qty(null=True, blank=True)
+    confidence = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    notes = models.TextField(blank=True, default="")
+    status = models.CharField(max_length=20, choices=DemandPlanStatus.choices, default=DemandPlanStatus.DRAFT)
+    version = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    is_current = models.BooleanField(default=True)
+    history_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="versions")
+    source = models.CharField(max_length=20, choices=PlanSource.choices, default=PlanSource.MANUAL)
+    change_reason = models.CharField(max_length=500, blank=True, default="")
+    created_by = _user_fk("+")
+    updated_by = _user_fk("+")
+    submitted_by = _user_fk("+")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    approved_by = _user_fk("+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    rejected_by = _user_fk("+")
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    locked_at = models.DateTimeField(null=True, blank=True)
+    # locked_by_publication (FK -> governance.Publication) arrives with publishing (GOV-63).
+    actual_updated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        db_table = "demand_plans"
+        ordering = ["-period", "product__sku", "region", "channel", "-version"]
+        permissions = [
+            ("submit_demandplan", "Can submit and withdraw demand plans"),
+            ("approve_demandplan", "Can approve, reject and reopen demand plans"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "period", "region", "channel", "version"], name="uq_demand_plans_business_key"
+            ),
+            models.UniqueConstraint(
+                fields=["product", "period", "region", "channel"],
+                condition=Q(is_current=True),
+                name="uq_demand_plans_current",
+                violation_error_message="A demand plan for this product, period, region and channel already exists.",
+                violation_error_code="unique",
+            ),
+            models.CheckConstraint(condition=Q(status__in=DemandPlanStatus.values), name="ck_demand_plans_status"),
+            models.CheckConstraint(condition=Q(forecast_qty__gte=0), name="ck_demand_plans_forecast_nonneg"),
+            models.CheckConstraint(
+                condition=(Q(adjusted_qty__isnull=True) | Q(adjusted_qty__gte=0))
+                & (Q(actual_qty__isnull=True) | Q(actual_qty__gte=0))
+                & (Q(consensus_qty__isnull=True) | Q(consensus_qty__gte=0)),
+                name="ck_demand_plans_qty_nonneg",
+            ),
+            models.CheckConstraint(
+                condition=Q(confidence__isnull=True) | Q(confidence__gte=0, confidence__lte=100),
+                name="ck_demand_plans_confidence",
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="ck_demand_plans_version"),
+            models.CheckConstraint(condition=~Q(region="") & ~Q(channel=""), name="ck_demand_plans_dims"),
+            models.CheckConstraint(
+                condition=Q(is_current=True, history_of__isnull=True) | Q(is_current=False, history_of__isnull=False),
+                name="ck_demand_plans_history",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "period"], name="ix_demand_plans_status_period"),
+            models.Index(fields=["product", "period"], name="ix_demand_plans_product_period"),
+            models.Index(fields=["period", "region", "channel"], name="ix_demand_plans_period_dims"),
+            models.Index(fields=["history_of", "version"], name="ix_demand_plans_history"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} {self.period:%Y-%m} {self.region}/{self.channel} v{self.version}"
+
+    @property
+    def demand_qty(self):
+        """FRM-01: consensus if set, else adjusted, else forecast (a consensus of 0 is a plan)."""
+        if self.consensus_qty is not None:
+            return self.consensus_qty
+        if self.adjusted_qty is not None:
+            return self.adjusted_qty
+        return self.forecast_qty

@@ -407,6 +407,8 @@ SPECTACULAR_SETTINGS = {
     # Several entities have a `status`; name each enum after its entity instead of a hash suffix.
     "ENUM_NAME_OVERRIDES": {
         "ProductStatusEnum": "planning.choices.ProductStatus",
+        "DemandPlanStatusEnum": "planning.choices.DemandPlanStatus",
+        "PlanSourceEnum": "planning.choices.PlanSource",
         "ApiTokenStatusEnum": "governance.api.serializers.TOKEN_STATUSES",
     },
 }

@@ -4,13 +4,15 @@ Business rules (SKU uniqueness, category depth, status changes) live in planning
 input serializers only make sure the values have the right types and lengths.
 """
 
+import datetime
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from genxsop.api.fields import StrictCharField
-from planning.choices import LocationType, ProductStatus
-from planning.models import Category, Location, Product
-from planning.services import product_allowed_actions
+from planning.choices import DemandPlanStatus, LocationType, ProductStatus
+from planning.models import Category, DemandPlan, Location, Product
+from planning.services import demand_plan_allowed_actions, product_allowed_actions
 
 # Query parameters ---------------------------------------------------------------
 
@@ -171,3 +173,173 @@ class LocationCreateInputSerializer(serializers.Serializer):
 class LocationUpdateInputSerializer(LocationCreateInputSerializer):
     code = StrictCharField(max_length=50, required=False, help_text="Immutable: a different value is refused.")
     name = StrictCharField(max_length=255, required=False)
+
+
+# Demand plans -----------------------------------------------------------------
+
+
+@extend_schema_field({"type": "string", "format": "date", "example": "2026-03-01"})
+class PeriodField(serializers.Field):
+    """CNV-01: `YYYY-MM-DD` or `YYYY-MM` in; the first of the month out (the service normalises)."""
+
+    default_error_messages = {"invalid": "Use YYYY-MM-DD or YYYY-MM."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        for fmt in ("%Y-%m-%d", "%Y-%m"):
+            try:
+                return datetime.datetime.strptime(data.strip(), fmt).date()  # noqa: DTZ007 (a date, no time zone)
+            except ValueError:
+                continue
+        self.fail("invalid")
+        return None
+
+    def to_representation(self, value):
+        return value.isoformat()
+
+
+def _user_name(user) -> str | None:
+    return user.full_name if user is not None else None
+
+
+class DemandPlanSerializer(serializers.ModelSerializer):
+    """A demand plan row, live or history (API-DEM representation)."""
+
+    product_id = serializers.IntegerField(read_only=True)
+    sku = serializers.CharField(source="product.sku", read_only=True)
+    product_name = serializers.CharField(source="product.name", read_only=True)
+    demand_qty = serializers.DecimalField(
+        max_digits=12, decimal_places=2, read_only=True, help_text="FRM-01: consensus, else adjusted, else forecast."
+    )
+    history_of = serializers.IntegerField(source="history_of_id", allow_null=True, read_only=True)
+    created_by = serializers.IntegerField(source="created_by_id", allow_null=True, read_only=True)
+    updated_by = serializers.IntegerField(source="updated_by_id", allow_null=True, read_only=True)
+    submitted_by = serializers.IntegerField(source="submitted_by_id", allow_null=True, read_only=True)
+    approved_by = serializers.IntegerField(source="approved_by_id", allow_null=True, read_only=True)
+    rejected_by = serializers.IntegerField(source="rejected_by_id", allow_null=True, read_only=True)
+    created_by_name = serializers.SerializerMethodField()
+    updated_by_name = serializers.SerializerMethodField()
+    submitted_by_name = serializers.SerializerMethodField()
+    approved_by_name = serializers.SerializerMethodField()
+    rejected_by_name = serializers.SerializerMethodField()
+    allowed_actions = serializers.SerializerMethodField(help_text="Actions the caller may take now (WF-04).")
+
+    class Meta:
+        model = DemandPlan
+        fields = [
+            "id", "product_id", "sku", "product_name", "period", "region", "channel", "forecast_qty",
+            "adjusted_qty", "actual_qty", "consensus_qty", "demand_qty", "confidence", "notes", "status",
+            "version", "is_current", "history_of", "source", "change_reason", "created_by", "created_by_name",
+            "updated_by", "updated_by_name", "submitted_by", "submitted_by_name", "submitted_at", "approved_by",
+            "approved_by_name", "approved_at", "rejected_by", "rejected_by_name", "rejected_at", "locked_at",
+            "actual_updated_at", "created_at", "updated_at", "allowed_actions",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_created_by_name(self, plan) -> str | None:
+        return _user_name(plan.created_by)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_updated_by_name(self, plan) -> str | None:
+        return _user_name(plan.updated_by)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_submitted_by_name(self, plan) -> str | None:
+        return _user_name(plan.submitted_by)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_approved_by_name(self, plan) -> str | None:
+        return _user_name(plan.approved_by)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_rejected_by_name(self, plan) -> str | None:
+        return _user_name(plan.rejected_by)
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField()))
+    def get_allowed_actions(self, plan) -> list[str]:
+        return demand_plan_allowed_actions(user=self.context["request"].user, plan=plan)
+
+
+def _qty_field(**kwargs):
+    return serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, **kwargs)
+
+
+class DemandPlanCreateInputSerializer(serializers.Serializer):
+    product_id = serializers.IntegerField(min_value=1)
+    period = PeriodField(help_text="YYYY-MM-DD or YYYY-MM; stored as the first of the month (2000-01…2100-12).")
+    region = StrictCharField(max_length=100, required=False, help_text="Default Global; trimmed, not blank.")
+    channel = StrictCharField(max_length=100, required=False, help_text="Default All; trimmed, not blank.")
+    forecast_qty = _qty_field()
+    adjusted_qty = _qty_field(required=False, allow_null=True)
+    actual_qty = _qty_field(required=False, allow_null=True)
+    consensus_qty = _qty_field(required=False, allow_null=True)
+    confidence = serializers.DecimalField(
+        max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False, allow_null=True
+    )
+    notes = StrictCharField(required=False, allow_blank=True)
+    change_reason = StrictCharField(max_length=500, required=False, allow_blank=True)
+
+
+class DemandPlanUpdateInputSerializer(serializers.Serializer):
+    forecast_qty = _qty_field(required=False)
+    adjusted_qty = _qty_field(required=False, allow_null=True)
+    actual_qty = _qty_field(required=False, allow_null=True, help_text="Alone: record_actual, allowed in any status.")
+    consensus_qty = _qty_field(required=False, allow_null=True)
+    confidence = serializers.DecimalField(
+        max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False, allow_null=True
+    )
+    notes = StrictCharField(required=False, allow_blank=True)
+    change_reason = StrictCharField(max_length=500, required=False, allow_blank=True)
+    status = serializers.ChoiceField(
+        choices=DemandPlanStatus.choices,
+        required=False,
+        help_text="Ignored when equal to the current status; otherwise refused (use the action endpoints).",
+    )
+    expected_version = serializers.IntegerField(
+        min_value=1, required=False, help_text="Optimistic concurrency (WF-05), like If-Match."
+    )
+
+
+class DemandPlanAdjustInputSerializer(serializers.Serializer):
+    adjusted_qty = _qty_field(allow_null=True)
+    notes = StrictCharField(required=False, allow_blank=True, help_text="Replaces the notes when given.")
+    change_reason = StrictCharField(max_length=500, required=False, allow_blank=True)
+    expected_version = serializers.IntegerField(min_value=1, required=False)
+
+
+class DemandPlanActualInputSerializer(serializers.Serializer):
+    actual_qty = _qty_field(allow_null=True)
+    expected_version = serializers.IntegerField(min_value=1, required=False)
+
+
+class DemandPlanActionInputSerializer(serializers.Serializer):
+    comment = StrictCharField(max_length=2000, required=False, allow_blank=True)
+    comments = StrictCharField(max_length=2000, required=False, allow_blank=True, help_text="Alias of comment.")
+    expected_version = serializers.IntegerField(min_value=1, required=False)
+
+
+class DemandPlanReopenInputSerializer(serializers.Serializer):
+    reason = StrictCharField(max_length=2000, help_text="Required: why the approved plan is reopened.")
+    expected_version = serializers.IntegerField(min_value=1, required=False)
+
+
+class DemandPlanVersionSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    version = serializers.IntegerField()
+    is_current = serializers.BooleanField()
+    forecast_qty = serializers.DecimalField(max_digits=12, decimal_places=2)
+    adjusted_qty = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    consensus_qty = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    actual_qty = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    demand_qty = serializers.DecimalField(max_digits=12, decimal_places=2)
+    confidence = serializers.DecimalField(max_digits=5, decimal_places=2, allow_null=True)
+    notes = serializers.CharField()
+    status_at_version = serializers.CharField()
+    source = serializers.CharField()
+    change_reason = serializers.CharField()
+    changed_fields = serializers.ListField(child=serializers.CharField())
+    changed_by = serializers.IntegerField(allow_null=True)
+    changed_by_name = serializers.CharField(allow_null=True)
+    changed_at = serializers.DateTimeField()

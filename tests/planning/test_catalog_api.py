@@ -278,7 +278,7 @@ def test_duplicate_sku_is_409(world, admin_client):
 
 def test_a_duplicate_that_slips_past_validation_is_still_409(world, admin_client, monkeypatch):
     # Given a concurrent insert between validation and save: validation sees no duplicate
-    monkeypatch.setattr(services, "validate_instance", lambda instance, **kwargs: None)
+    monkeypatch.setattr(services.catalog, "validate_instance", lambda instance, **kwargs: None)
     audit_mark = last_audit_id()
 
     # When the database's unique constraint refuses the row
@@ -683,7 +683,7 @@ def test_invalid_location_type_is_400(world, admin_client):
 
 def test_deleting_a_referenced_location_deactivates_it(world, admin_client, monkeypatch):
     # Given a location that plans or stock rows point at
-    monkeypatch.setattr(services, "location_is_referenced", lambda location: True)
+    monkeypatch.setattr(services.catalog, "location_is_referenced", lambda location: True)
     audit_mark = last_audit_id()
 
     response = admin_client.delete(f"{API}/locations/{world.dc.pk}")

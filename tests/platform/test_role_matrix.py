@@ -7,6 +7,7 @@ roles outside the row get 403 and allowed roles get past the permission layer (2
 about the body or state, never 401/403/404/405). Object-scope cases follow (list, detail, write).
 """
 
+from datetime import date
 from types import SimpleNamespace
 
 import pytest
@@ -23,6 +24,8 @@ API = "/api/v1"
 ALL = frozenset(Role.values)
 NV = ALL - {Role.VIEWER}
 ADMIN = frozenset({Role.ADMIN})
+DEM_W = frozenset({Role.ADMIN, Role.DEMAND_PLANNER, Role.SUPPLY_PLANNER, Role.SOP_COORDINATOR})
+APPR = frozenset({Role.ADMIN, Role.EXECUTIVE})
 PUBLIC = "public"
 
 # (method, path, allowed roles or PUBLIC, request body)
@@ -75,6 +78,21 @@ ENDPOINTS: list[tuple[str, str, frozenset | str, dict | None]] = [
     ("PUT", "/locations/{id}", ADMIN, {}),
     ("PATCH", "/locations/{id}", ADMIN, {}),
     ("DELETE", "/locations/{id}", ADMIN, None),
+    # Demand plans
+    ("GET", "/demand/plans", NV, None),
+    ("POST", "/demand/plans", DEM_W, {}),
+    ("GET", "/demand/plans/{id}", NV, None),
+    ("PUT", "/demand/plans/{id}", DEM_W, {}),
+    ("PATCH", "/demand/plans/{id}", DEM_W, {}),
+    ("DELETE", "/demand/plans/{id}", DEM_W, None),  # a submitted plan: 409 for every allowed role
+    ("GET", "/demand/plans/{id}/versions", NV, None),
+    ("POST", "/demand/plans/{id}/adjust", DEM_W, {}),
+    ("POST", "/demand/plans/{id}/actual", DEM_W, {}),
+    ("POST", "/demand/plans/{id}/submit", DEM_W, {}),
+    ("POST", "/demand/plans/{id}/withdraw", DEM_W, {}),
+    ("POST", "/demand/plans/{id}/approve", APPR, {}),
+    ("POST", "/demand/plans/{id}/reject", APPR, {}),
+    ("POST", "/demand/plans/{id}/reopen", APPR, {}),
 ]
 
 # Refusals that are not 403 by design: another user's token is simply not found for its non-owners.
@@ -115,17 +133,24 @@ def world(db):
     category = catalog.category_create(actor=admin, name="Leaf", parent=parent)
     product = catalog.product_create(actor=admin, data={"sku": "MX-1", "name": "Matrix product", "category": category})
     location = catalog.location_create(actor=admin, data={"code": "MX", "name": "Matrix plant"})
+    plan = catalog.demand_plan_create(actor=admin, product=product, data={"period": date(2026, 3, 1),
+                                                                          "forecast_qty": 10})  # fmt: skip
+    submitted = catalog.demand_plan_create(actor=admin, product=product, data={
+        "period": date(2026, 4, 1), "forecast_qty": 10})  # fmt: skip
+    catalog.demand_plan_submit(actor=admin, plan=submitted)
     ids = {
         "/auth/tokens/": token.pk, "/auth/users/": target.pk, "/products/categories/": category.pk,
-        "/products/": product.pk, "/locations/": location.pk,
+        "/products/": product.pk, "/locations/": location.pk, "/demand/plans/": plan.pk,
     }  # fmt: skip
-    return SimpleNamespace(callers=callers, ids=ids)
+    # Operations that would remove their target for the next allowed caller get one that refuses (409).
+    op_ids = {("DELETE", "/demand/plans/{id}"): submitted.pk}
+    return SimpleNamespace(callers=callers, ids=ids, op_ids=op_ids)
 
 
-def _url(world, path: str) -> str:
+def _url(world, path: str, method: str = "GET") -> str:
     if "{id}" in path:
         prefix = path.split("{id}")[0]
-        path = path.replace("{id}", str(world.ids[prefix]))
+        path = path.replace("{id}", str(world.op_ids.get((method, path), world.ids[prefix])))
     return API + path
 
 
@@ -168,7 +193,7 @@ def test_role_matrix(world, method, path, allowed, body):
         client = APIClient()
         if role is not None:
             client.force_login(world.callers[role])
-        response = _call(client, method, _url(world, path), body)
+        response = _call(client, method, _url(world, path, method), body)
         problem = _verdict(response, method, path, allowed, role)
         if problem:
             failures.append(f"{role or 'anonymous'}: {problem}: {response.content[:200]!r}")

@@ -18,6 +18,26 @@ from planning import permissions as perms
 from planning.choices import PRODUCT_TRANSITIONS, ProductStatus
 from planning.models import MAX_CATEGORY_LEVEL, Category, Location, Product
 
+__all__ = [
+    "LOCATION_CREATE_FIELDS",
+    "LOCATION_UPDATE_FIELDS",
+    "PRODUCT_CREATE_FIELDS",
+    "PRODUCT_UPDATE_FIELDS",
+    "category_create",
+    "category_delete",
+    "category_update",
+    "location_create",
+    "location_delete",
+    "location_is_referenced",
+    "location_update",
+    "product_activate",
+    "product_allowed_actions",
+    "product_create",
+    "product_delete",
+    "product_discontinue",
+    "product_update",
+]
+
 PRODUCT_CREATE_FIELDS = [
     "sku", "name", "description", "category", "product_family", "unit_of_measure", "unit_cost", "selling_price",
     "lead_time_days", "min_order_qty", "status",

@@ -1,0 +1,11 @@
+"""Planning services: the only write path of the planning app (catalog, demand plans).
+
+Callers import from `planning.services`; the modules below split the app by entity.
+"""
+
+from planning.services.catalog import *  # noqa: F403
+from planning.services.catalog import __all__ as _catalog_all
+from planning.services.demand import *  # noqa: F403
+from planning.services.demand import __all__ as _demand_all
+
+__all__ = [*_catalog_all, *_demand_all]
