@@ -8,6 +8,7 @@ from django.utils.functional import SimpleLazyObject
 #  path prefix that marks the entry as current (None: the entry's own URL), icon in includes/icon.html)
 NAVIGATION = [
     ("Dashboard", "dashboard", None, None, "dashboard"),
+    ("Demand Planning", "planning:demand_plan_list", "planning.view_demandplan", "/demand/", "chart"),
     ("Catalog", "planning:product_list", "planning.view_product", "/catalog/", "catalog"),
     ("Administration", "administration:user_list", "governance.change_user", "/administration/", "admin"),
 ]

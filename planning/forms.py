@@ -123,3 +123,40 @@ class ReasonForm(ConsoleForm):
         required=False,
         help_text="Recorded in the product's history.",
     )
+
+
+MONTH_INPUT_FORMATS = ["%Y-%m", "%Y-%m-%d"]
+
+
+class DemandPlanForm(ConsoleForm):
+    """Create or edit a demand plan. On edit the business key is fixed and `expected_version` guards
+    against overwriting someone else's change (WF-05)."""
+
+    product = forms.ModelChoiceField(queryset=None, empty_label="Choose a product")
+    period = forms.DateField(
+        input_formats=MONTH_INPUT_FORMATS,
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+        help_text="Month of the plan.",
+    )
+    region = forms.CharField(max_length=100, initial="Global")
+    channel = forms.CharField(max_length=100, initial="All")
+    forecast_qty = forms.DecimalField(label="Forecast qty", max_digits=12, decimal_places=2, min_value=0)
+    adjusted_qty = forms.DecimalField(
+        label="Adjusted qty", max_digits=12, decimal_places=2, min_value=0, required=False
+    )
+    confidence = forms.DecimalField(
+        label="Confidence (%)", max_digits=5, decimal_places=2, min_value=0, max_value=100, required=False
+    )
+    notes = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, required=False)
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, products=None, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if editing:
+            # The business key (product, period, region, channel) never changes on an edit.
+            for name in ("product", "period", "region", "channel"):
+                del self.fields[name]
+        else:
+            del self.fields["expected_version"]
+            self.fields["product"].queryset = products
+            self.fields["product"].label_from_instance = lambda p: f"{p.sku} \u2014 {p.name}"

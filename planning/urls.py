@@ -1,4 +1,4 @@
-"""Console routes of the planning app (catalog: UI-14)."""
+"""Console routes of the planning app (catalog: UI-14; demand planning: UI-04)."""
 
 from django.urls import path
 
@@ -21,4 +21,14 @@ urlpatterns = [
     path("catalog/locations/new/", views.LocationCreateView.as_view(), name="location_create"),
     path("catalog/locations/<int:pk>/edit/", views.LocationUpdateView.as_view(), name="location_edit"),
     path("catalog/locations/<int:pk>/delete/", views.LocationDeleteView.as_view(), name="location_delete"),
+    path("demand/", views.DemandPlanListView.as_view(), name="demand_plan_list"),
+    path("demand/new/", views.DemandPlanCreateView.as_view(), name="demand_plan_create"),
+    path("demand/<int:pk>/", views.DemandPlanDetailView.as_view(), name="demand_plan_detail"),
+    path("demand/<int:pk>/edit/", views.DemandPlanUpdateView.as_view(), name="demand_plan_edit"),
+    path("demand/<int:pk>/submit/", views.DemandPlanSubmitView.as_view(), name="demand_plan_submit"),
+    path("demand/<int:pk>/withdraw/", views.DemandPlanWithdrawView.as_view(), name="demand_plan_withdraw"),
+    path("demand/<int:pk>/approve/", views.DemandPlanApproveView.as_view(), name="demand_plan_approve"),
+    path("demand/<int:pk>/reject/", views.DemandPlanRejectView.as_view(), name="demand_plan_reject"),
+    path("demand/<int:pk>/reopen/", views.DemandPlanReopenView.as_view(), name="demand_plan_reopen"),
+    path("demand/<int:pk>/delete/", views.DemandPlanDeleteView.as_view(), name="demand_plan_delete"),
 ]

@@ -1,4 +1,4 @@
-"""Console pages of the catalog (UI-14, UI-22).
+"""Console pages of the catalog (UI-14) and demand planning (UI-04), in the UI-22 layout.
 
 Thin callers: reads go through planning.selectors, writes through planning.services. The shape
 shared with every other entity's pages lives in genxsop.console; what is here is the catalog's own.
@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import FieldDoesNotExist
 from django.http import HttpResponseRedirect
 from django.urls import reverse, reverse_lazy
-from django.views.generic import FormView, RedirectView, TemplateView
+from django.views.generic import FormView, RedirectView, TemplateView, View
 
 from genxsop import errors
 from genxsop.console import (
@@ -25,8 +25,8 @@ from governance.choices import Source
 from governance.selectors import audit_history
 from planning import permissions as perms
 from planning import selectors, services
-from planning.choices import LocationType, ProductStatus
-from planning.forms import CategoryForm, LocationForm, ProductForm, ReasonForm, category_options
+from planning.choices import DemandPlanStatus, LocationType, ProductStatus
+from planning.forms import CategoryForm, DemandPlanForm, LocationForm, ProductForm, ReasonForm, category_options
 from planning.models import Product
 
 EMPTY = "\u2014"
@@ -400,3 +400,211 @@ class LocationDeleteView(ServiceDeleteMixin, LocationObjectMixin, CatalogMixin, 
             messages.success(self.request, f"Location {obj.code} deleted.")
         else:
             messages.info(self.request, f"Location {obj.code} is in use, so it was deactivated instead of deleted.")
+
+
+# Demand plans (UI-04) -----------------------------------------------------------
+
+
+class DemandPlanMixin(ConsolePermissionMixin):
+    permission_required = perms.VIEW_DEMAND_PLAN
+
+
+class DemandPlanListView(ListMixin, DemandPlanMixin, TemplateView):
+    """The plans grid: current rows, filtered through DemandPlanFilterSet, actions per row."""
+
+    template_name = "planning/demand_plan_list.html"
+    list_selector = staticmethod(selectors.demand_plan_list)
+    filter_keys = ("search", "status", "period_from", "period_to", "region", "channel")
+    add_permission = perms.ADD_DEMAND_PLAN
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        context["rows"] = [
+            {"plan": plan, "actions": services.demand_plan_allowed_actions(user=user, plan=plan)}
+            for plan in context["page"].object_list
+        ]
+        context["status_choices"] = DemandPlanStatus.choices
+        return context
+
+
+class DemandPlanObjectMixin(SelectedObjectMixin):
+    object_selector = staticmethod(selectors.demand_plan_get)
+    context_object_name = "plan"
+
+
+VERSION_COLUMNS = [
+    ("forecast_qty", "Forecast"),
+    ("adjusted_qty", "Adjusted"),
+    ("consensus_qty", "Consensus"),
+    ("confidence", "Confidence"),
+    ("notes", "Notes"),
+]
+
+
+class DemandPlanDetailView(DemandPlanMixin, DemandPlanObjectMixin, TemplateView):
+    """Header with status and allowed actions; tabs Details, Versions (WF-12) and History (audit)."""
+
+    template_name = "planning/demand_plan_detail.html"
+    tabs = ("details", "versions", "history")
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        plan = self.object
+        context["actions"] = services.demand_plan_allowed_actions(user=user, plan=plan)
+        tab = self.request.GET.get("tab")
+        context["tab"] = tab if tab in self.tabs else "details"
+        if context["tab"] == "versions":
+            context["versions"] = [
+                {
+                    "row": row,
+                    "cells": [
+                        {"value": row[name], "changed": name in row["changed_fields"] and row["version"] > 1}
+                        for name, _ in VERSION_COLUMNS
+                    ],
+                }
+                for row in selectors.demand_plan_versions(user=user, pk=plan.pk)
+            ]
+            context["version_columns"] = [label for _, label in VERSION_COLUMNS]
+        elif context["tab"] == "history":
+            target = plan.history_of_id or plan.pk
+            context["history"] = _history_rows(
+                audit_history(user=user, target_type="demand_plan", target_id=target), {}
+            )
+        return context
+
+
+class DemandPlanFormMixin(ServiceFormMixin, DemandPlanMixin):
+    form_class = DemandPlanForm
+    template_name = "planning/demand_plan_form.html"
+
+    def success_url_for(self, obj) -> str:
+        return reverse("planning:demand_plan_detail", args=[obj.pk])
+
+
+class DemandPlanCreateView(DemandPlanFormMixin, FormView):
+    permission_required = (perms.VIEW_DEMAND_PLAN, perms.ADD_DEMAND_PLAN)
+    success_message = "Demand plan for {object.product.sku} {object.period:%b %Y} created."
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["products"] = selectors.product_list(user=self.request.user, filters={"status": ProductStatus.ACTIVE})
+        return kwargs
+
+    def save(self, data):
+        product = data.pop("product")
+        return services.demand_plan_create(actor=self.request.user, product=product, data=data)
+
+
+class DemandPlanUpdateView(DemandPlanObjectMixin, DemandPlanFormMixin, FormView):
+    """Edits draft or rejected plans; any other state returns to the plan with the refusal."""
+
+    permission_required = (perms.VIEW_DEMAND_PLAN, perms.CHANGE_DEMAND_PLAN)
+    success_message = "Demand plan for {object.product.sku} {object.period:%b %Y} saved (version {object.version})."
+
+    def dispatch(self, request, *args, **kwargs):
+        # Permissions first (403 for roles that cannot edit at all), then the plan's state.
+        if request.user.is_authenticated and self.has_permission():
+            plan = self.object
+            if "edit" not in services.demand_plan_allowed_actions(user=request.user, plan=plan):
+                messages.error(
+                    request, f"This demand plan is {plan.get_status_display().lower()}; it cannot be edited."
+                )
+                return HttpResponseRedirect(reverse("planning:demand_plan_detail", args=[plan.pk]))
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["editing"] = True
+        return kwargs
+
+    def get_initial(self):
+        plan = self.object
+        return {
+            "forecast_qty": plan.forecast_qty,
+            "adjusted_qty": plan.adjusted_qty,
+            "confidence": plan.confidence,
+            "notes": plan.notes,
+            "expected_version": plan.version,
+        }
+
+    def save(self, data):
+        expected = data.pop("expected_version", None)
+        return services.demand_plan_update(
+            actor=self.request.user, plan=self.object, data=data, expected_version=expected
+        )
+
+
+class DemandPlanTransitionView(DemandPlanMixin, DemandPlanObjectMixin, View):
+    """POST-only workflow action (WF-10). The services check permission and state; a refusal other
+    than 403/404 returns to the page with the message. `reason` carries the dialog's reason."""
+
+    http_method_names = ["post"]
+    action = ""
+    done = ""
+
+    def perform(self, plan, reason: str):
+        raise NotImplementedError
+
+    def post(self, request, *args, **kwargs):
+        plan = self.object
+        detail = reverse("planning:demand_plan_detail", args=[plan.pk])
+        label = f"{plan.product.sku} {plan.period:%b %Y}"
+        try:
+            self.perform(plan, (request.POST.get("reason") or "").strip())
+        except errors.DomainError as exc:
+            raise_page_error(exc)
+            message = exc.message
+            for field_messages in (exc.fields or {}).values():
+                message = " ".join(str(m) for m in field_messages)
+            messages.error(request, message)
+            return HttpResponseRedirect(safe_next(request, detail))
+        messages.success(request, f"Demand plan {label} {self.done}.")
+        if self.action == "delete":
+            detail = reverse("planning:demand_plan_list")
+            target = request.POST.get("next") or ""
+            return HttpResponseRedirect(detail if f"/{plan.pk}/" in target else safe_next(request, detail))
+        return HttpResponseRedirect(safe_next(request, detail))
+
+
+class DemandPlanSubmitView(DemandPlanTransitionView):
+    action, done = "submit", "submitted"
+
+    def perform(self, plan, reason):
+        services.demand_plan_submit(actor=self.request.user, plan=plan, comment=reason)
+
+
+class DemandPlanWithdrawView(DemandPlanTransitionView):
+    action, done = "withdraw", "withdrawn"
+
+    def perform(self, plan, reason):
+        services.demand_plan_withdraw(actor=self.request.user, plan=plan, comment=reason)
+
+
+class DemandPlanApproveView(DemandPlanTransitionView):
+    action, done = "approve", "approved"
+
+    def perform(self, plan, reason):
+        services.demand_plan_approve(actor=self.request.user, plan=plan, comment=reason)
+
+
+class DemandPlanRejectView(DemandPlanTransitionView):
+    action, done = "reject", "rejected"
+
+    def perform(self, plan, reason):
+        services.demand_plan_reject(actor=self.request.user, plan=plan, comment=reason)
+
+
+class DemandPlanReopenView(DemandPlanTransitionView):
+    action, done = "reopen", "reopened"
+
+    def perform(self, plan, reason):
+        services.demand_plan_reopen(actor=self.request.user, plan=plan, reason=reason)
+
+
+class DemandPlanDeleteView(DemandPlanTransitionView):
+    action, done = "delete", "deleted"
+
+    def perform(self, plan, reason):
+        services.demand_plan_delete(actor=self.request.user, plan=plan)
