@@ -28,6 +28,26 @@ for _role in NON_VIEWER:
 for _role in (R.DEMAND_PLANNER, R.SUPPLY_PLANNER, R.SOP_COORDINATOR):
     ROLE_PERMISSIONS[_role.value].update(_DEMAND_WRITE)
 ROLE_PERMISSIONS[R.EXECUTIVE.value].add("planning.approve_demandplan")
+# Supply plans and gap analysis (§1.2, ACC-06): read for every non-viewer role; SUP_W writes; APPR approves.
+_SUPPLY_WRITE = ["planning.add_supplyplan", "planning.change_supplyplan", "planning.delete_supplyplan",
+                 "planning.submit_supplyplan"]  # fmt: skip
+for _role in NON_VIEWER:
+    ROLE_PERMISSIONS[_role.value].add("planning.view_supplyplan")
+for _role in (R.SUPPLY_PLANNER, R.SOP_COORDINATOR):
+    ROLE_PERMISSIONS[_role.value].update(_SUPPLY_WRITE)
+ROLE_PERMISSIONS[R.EXECUTIVE.value].add("planning.approve_supplyplan")
+# Inventory (ACC-06: read for all but demand planner and viewer; INV_W writes).
+for _role in (R.EXECUTIVE, R.SUPPLY_PLANNER, R.INVENTORY_MANAGER, R.FINANCE_ANALYST, R.SOP_COORDINATOR):
+    ROLE_PERMISSIONS[_role.value].update(["planning.view_inventory", "planning.view_inventorysnapshot"])
+for _role in (R.SUPPLY_PLANNER, R.INVENTORY_MANAGER):
+    ROLE_PERMISSIONS[_role.value].update(
+        ["planning.add_inventory", "planning.change_inventory", "planning.override_inventory_policy"]
+    )
+# Integrations (INTEG = admin, sop_coordinator): ERP sync, batches, outbox.
+ROLE_PERMISSIONS[R.SOP_COORDINATOR.value].update([
+    "planning.view_integrationbatch", "planning.add_integrationbatch", "planning.view_outboundmessage",
+    "planning.add_outboundmessage", "planning.change_outboundmessage",
+])  # fmt: skip
 # Audit log search (ACC-06: admin, executive, coordinator).
 for _role in (R.EXECUTIVE, R.SOP_COORDINATOR):
     ROLE_PERMISSIONS[_role.value].add("governance.view_auditevent")

@@ -28,12 +28,16 @@ PRODUCT_TRANSITIONS: dict[str, dict[str, str]] = {
 }
 
 
-class DemandPlanStatus(models.TextChoices):
+class PlanStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     SUBMITTED = "submitted", "Submitted"
     APPROVED = "approved", "Approved"
     REJECTED = "rejected", "Rejected"
     LOCKED = "locked", "Locked"
+
+
+# Demand and supply plans share one lifecycle (WF-10, WF-11).
+DemandPlanStatus = SupplyPlanStatus = PlanStatus
 
 
 class PlanSource(models.TextChoices):
@@ -46,14 +50,81 @@ class PlanSource(models.TextChoices):
     DEMO = "demo", "Demo"
 
 
-# Demand plan lifecycle (WF-10): action -> {from_status: to_status}; `delete` removes the row (None).
+# Plan lifecycle (WF-10, WF-11): action -> {from_status: to_status}; `delete` removes the row (None).
 # lock/unlock/restore/release/cycle_reopen belong to publishing and S&OP cycles and arrive with them.
-DEMAND_PLAN_TRANSITIONS: dict[str, dict[str, str | None]] = {
-    "edit": {DemandPlanStatus.DRAFT: DemandPlanStatus.DRAFT, DemandPlanStatus.REJECTED: DemandPlanStatus.DRAFT},
-    "submit": {DemandPlanStatus.DRAFT: DemandPlanStatus.SUBMITTED},
-    "withdraw": {DemandPlanStatus.SUBMITTED: DemandPlanStatus.DRAFT},
-    "approve": {DemandPlanStatus.SUBMITTED: DemandPlanStatus.APPROVED},
-    "reject": {DemandPlanStatus.SUBMITTED: DemandPlanStatus.REJECTED},
-    "reopen": {DemandPlanStatus.APPROVED: DemandPlanStatus.DRAFT},
-    "delete": {DemandPlanStatus.DRAFT: None, DemandPlanStatus.REJECTED: None},
+PLAN_TRANSITIONS: dict[str, dict[str, str | None]] = {
+    "edit": {PlanStatus.DRAFT: PlanStatus.DRAFT, PlanStatus.REJECTED: PlanStatus.DRAFT},
+    "submit": {PlanStatus.DRAFT: PlanStatus.SUBMITTED},
+    "withdraw": {PlanStatus.SUBMITTED: PlanStatus.DRAFT},
+    "approve": {PlanStatus.SUBMITTED: PlanStatus.APPROVED},
+    "reject": {PlanStatus.SUBMITTED: PlanStatus.REJECTED},
+    "reopen": {PlanStatus.APPROVED: PlanStatus.DRAFT},
+    "delete": {PlanStatus.DRAFT: None, PlanStatus.REJECTED: None},
 }
+DEMAND_PLAN_TRANSITIONS = SUPPLY_PLAN_TRANSITIONS = PLAN_TRANSITIONS
+
+
+class InventoryStatus(models.TextChoices):
+    """FRM-03; derived, never written directly."""
+
+    NORMAL = "normal", "Normal"
+    LOW = "low", "Low"
+    CRITICAL = "critical", "Critical"
+    EXCESS = "excess", "Excess"
+
+
+class PolicySource(models.TextChoices):
+    MANUAL = "manual", "Manual"
+    OPTIMIZATION = "optimization", "Optimization"
+    RECOMMENDATION = "recommendation", "Recommendation"
+    OVERRIDE = "override", "Override"
+    ERP = "erp", "ERP"
+    DEMO = "demo", "Demo"
+
+
+class SnapshotSource(models.TextChoices):
+    MONTH_CLOSE = "month_close", "Month close"
+    ERP = "erp", "ERP"
+    IMPORT = "import", "Import"
+    DEMO = "demo", "Demo"
+
+
+class BatchChannel(models.TextChoices):
+    API = "api", "API"
+    FILE = "file", "File"
+
+
+class BatchOperation(models.TextChoices):
+    PRODUCTS_SYNC = "products_sync", "Products sync"
+    INVENTORY_SYNC = "inventory_sync", "Inventory sync"
+    DEMAND_ACTUALS_SYNC = "demand_actuals_sync", "Demand actuals sync"
+    SUPPLY_ACTUALS_SYNC = "supply_actuals_sync", "Supply actuals sync"
+    IMPORT_PRODUCTS = "import_products", "Products import"
+    IMPORT_DEMAND_PLANS = "import_demand_plans", "Demand plans import"
+    IMPORT_SUPPLY_PLANS = "import_supply_plans", "Supply plans import"
+    IMPORT_INVENTORY = "import_inventory", "Inventory import"
+    IMPORT_DEMAND_ACTUALS = "import_demand_actuals", "Demand actuals import"
+
+
+class BatchStatus(models.TextChoices):
+    """WF-80."""
+
+    PROCESSING = "processing", "Processing"
+    COMPLETED = "completed", "Completed"
+    PARTIAL = "partial", "Partial"
+    FAILED = "failed", "Failed"
+    REJECTED = "rejected", "Rejected"
+
+
+class OutboundKind(models.TextChoices):
+    PUBLICATION = "publication", "Publication"
+    ROLLBACK = "rollback", "Rollback"
+
+
+class OutboundStatus(models.TextChoices):
+    """WF-81."""
+
+    PENDING = "pending", "Pending"
+    DELIVERED = "delivered", "Delivered"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    FAILED = "failed", "Failed"

@@ -1,10 +1,27 @@
+import uuid
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from genxsop.scoping import ObjectScopedModel, ScopedQuerySet
-from planning.choices import AbcClass, DemandPlanStatus, LocationType, PlanSource, ProductStatus
+from planning.choices import (
+    AbcClass,
+    BatchChannel,
+    BatchOperation,
+    BatchStatus,
+    InventoryStatus,
+    LocationType,
+    OutboundKind,
+    OutboundStatus,
+    PlanSource,
+    PlanStatus,
+    PolicySource,
+    ProductStatus,
+    SnapshotSource,
+)
 
 MAX_CATEGORY_LEVEL = 2
 
@@ -143,6 +160,7 @@ class Location(ObjectScopedModel, models.Model):
 
 TOTAL_REGION = "Global"
 TOTAL_CHANNEL = "All"
+DEFAULT_LOCATION_CODE = "Main"
 
 
 def _qty(**kwargs):
@@ -155,28 +173,16 @@ def _user_fk(related_name: str):
     )
 
 
-class DemandPlan(ObjectScopedModel, models.Model):
-    """How much of a product is expected to sell in a month at one region and channel (PLN-04).
+class VersionedPlan(ObjectScopedModel, models.Model):
+    """Live and history rows of a plan in one table (WF-12): what demand and supply plans share.
 
     The live row (`is_current`) keeps its id and carries the latest version; every content change
-    leaves the previous values behind as a history row (`history_of` = the live row, WF-12).
+    leaves the previous values behind as a history row (`history_of` = the live row).
     """
 
     scope_category_path = "product__category"
 
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="demand_plans")
-    period = models.DateField(help_text="First day of the month.")
-    region = models.CharField(max_length=100, default=TOTAL_REGION)
-    channel = models.CharField(max_length=100, default=TOTAL_CHANNEL)
-    forecast_qty = _qty()
-    adjusted_qty = _qty(null=True, blank=True)
-    actual_qty = _qty(null=True, blank=True)
-    consensus_qty = _qty(null=True, blank=True)
-    confidence = models.DecimalField(
-        max_digits=5, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(100)]
-    )
-    notes = models.TextField(blank=True, default="")
-    status = models.CharField(max_length=20, choices=DemandPlanStatus.choices, default=DemandPlanStatus.DRAFT)
+    status = models.CharField(max_length=20, choices=PlanStatus.choices, default=PlanStatus.DRAFT)
     version = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
     is_current = models.BooleanField(default=True)
     history_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.CASCADE, related_name="versions")
@@ -199,6 +205,26 @@ class DemandPlan(ObjectScopedModel, models.Model):
     objects = ScopedQuerySet.as_manager()
 
     class Meta:
+        abstract = True
+
+
+class DemandPlan(VersionedPlan):
+    """How much of a product is expected to sell in a month at one region and channel (PLN-04)."""
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="demand_plans")
+    period = models.DateField(help_text="First day of the month.")
+    region = models.CharField(max_length=100, default=TOTAL_REGION)
+    channel = models.CharField(max_length=100, default=TOTAL_CHANNEL)
+    forecast_qty = _qty()
+    adjusted_qty = _qty(null=True, blank=True)
+    actual_qty = _qty(null=True, blank=True)
+    consensus_qty = _qty(null=True, blank=True)
+    confidence = models.DecimalField(
+        max_digits=5, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    notes = models.TextField(blank=True, default="")
+
+    class Meta:
         db_table = "demand_plans"
         ordering = ["-period", "product__sku", "region", "channel", "-version"]
         permissions = [
@@ -216,7 +242,7 @@ class DemandPlan(ObjectScopedModel, models.Model):
                 violation_error_message="A demand plan for this product, period, region and channel already exists.",
                 violation_error_code="unique",
             ),
-            models.CheckConstraint(condition=Q(status__in=DemandPlanStatus.values), name="ck_demand_plans_status"),
+            models.CheckConstraint(condition=Q(status__in=PlanStatus.values), name="ck_demand_plans_status"),
             models.CheckConstraint(condition=Q(forecast_qty__gte=0), name="ck_demand_plans_forecast_nonneg"),
             models.CheckConstraint(
                 condition=(Q(adjusted_qty__isnull=True) | Q(adjusted_qty__gte=0))
@@ -253,3 +279,324 @@ class DemandPlan(ObjectScopedModel, models.Model):
         if self.adjusted_qty is not None:
             return self.adjusted_qty
         return self.forecast_qty
+
+
+def _nonneg_or_null(*names: str) -> Q:
+    condition = Q()
+    for name in names:
+        condition &= Q(**{f"{name}__isnull": True}) | Q(**{f"{name}__gte": 0})
+    return condition
+
+
+class SupplyPlan(VersionedPlan):
+    """How much of a product is planned to be produced or bought in a month at one location (PLN-05)."""
+
+    scope_location_path = "location"
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="supply_plans")
+    period = models.DateField(help_text="First day of the month.")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="supply_plans")
+    planned_prod_qty = _qty(null=True, blank=True)
+    actual_prod_qty = _qty(null=True, blank=True)
+    capacity_max = _qty(null=True, blank=True)
+    capacity_used = models.DecimalField(
+        max_digits=5,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Reported utilisation in percent (0..100).",
+    )
+    supplier_name = models.CharField(max_length=255, blank=True, default="")
+    lead_time_days = models.IntegerField(null=True, blank=True, validators=[MinValueValidator(0)])
+    cost_per_unit = models.DecimalField(
+        max_digits=12, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    constraints = models.TextField(blank=True, default="", help_text="Free-text constraint notes.")
+
+    class Meta:
+        db_table = "supply_plans"
+        ordering = ["-period", "product__sku", "location__code", "-version"]
+        permissions = [
+            ("submit_supplyplan", "Can submit and withdraw supply plans"),
+            ("approve_supplyplan", "Can approve, reject and reopen supply plans"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "period", "location", "version"], name="uq_supply_plans_business_key"
+            ),
+            models.UniqueConstraint(
+                fields=["product", "period", "location"],
+                condition=Q(is_current=True),
+                name="uq_supply_plans_current",
+                violation_error_message="A supply plan for this product, period and location already exists.",
+                violation_error_code="unique",
+            ),
+            models.CheckConstraint(condition=Q(status__in=PlanStatus.values), name="ck_supply_plans_status"),
+            models.CheckConstraint(
+                condition=_nonneg_or_null(
+                    "planned_prod_qty", "actual_prod_qty", "capacity_max", "lead_time_days", "cost_per_unit"
+                ),
+                name="ck_supply_plans_qty_nonneg",
+            ),
+            models.CheckConstraint(
+                condition=Q(capacity_used__isnull=True) | Q(capacity_used__gte=0, capacity_used__lte=100),
+                name="ck_supply_plans_capacity_used",
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="ck_supply_plans_version"),
+            models.CheckConstraint(
+                condition=Q(is_current=True, history_of__isnull=True) | Q(is_current=False, history_of__isnull=False),
+                name="ck_supply_plans_history",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "period"], name="ix_supply_plans_status_period"),
+            models.Index(fields=["product", "period"], name="ix_supply_plans_product_period"),
+            models.Index(fields=["location", "period"], name="ix_supply_plans_loc_period"),
+            models.Index(fields=["history_of", "version"], name="ix_supply_plans_history"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} {self.period:%Y-%m} @{self.location_id} v{self.version}"
+
+    @property
+    def load_pct(self):
+        """Planned production over capacity in percent (2 dp); None without both; may exceed 100."""
+        if self.planned_prod_qty is None or not self.capacity_max:
+            return None
+        return (Decimal(self.planned_prod_qty) / Decimal(self.capacity_max) * 100).quantize(Decimal("0.01"))
+
+
+class Inventory(ObjectScopedModel, models.Model):
+    """The current stock position and replenishment policy of a product at a location (PLN-06).
+
+    `status`, `valuation` and `days_of_supply` are derived (FRM-03/04/05) and rewritten by the
+    inventory services after every change; nothing else writes them.
+    """
+
+    scope_category_path = "product__category"
+    scope_location_path = "location"
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="inventory")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="inventory")
+    on_hand_qty = _qty(default=0)
+    allocated_qty = _qty(default=0)
+    in_transit_qty = _qty(default=0)
+    safety_stock = _qty(default=0)
+    reorder_point = _qty(default=0)
+    max_stock = _qty(null=True, blank=True)
+    days_of_supply = models.DecimalField(
+        max_digits=8, decimal_places=2, null=True, blank=True, validators=[MinValueValidator(0)]
+    )
+    last_receipt_date = models.DateField(null=True, blank=True)
+    last_issue_date = models.DateField(null=True, blank=True)
+    valuation = models.DecimalField(max_digits=14, decimal_places=2, default=0, validators=[MinValueValidator(0)])
+    # True when the ERP supplied the valuation (FRM-04); otherwise it is on hand x unit cost.
+    valuation_from_erp = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, choices=InventoryStatus.choices, default=InventoryStatus.NORMAL)
+    policy_source = models.CharField(max_length=20, choices=PolicySource.choices, default=PolicySource.MANUAL)
+    snapshot_at = models.DateTimeField(null=True, blank=True)
+    # Optimistic concurrency (WF-05): bumped by every write, sent as the ETag.
+    version = models.PositiveIntegerField(default=1, validators=[MinValueValidator(1)])
+    updated_by = _user_fk("+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        db_table = "inventory"
+        ordering = ["product__sku", "location__code"]
+        verbose_name_plural = "inventory"
+        permissions = [("override_inventory_policy", "Can override inventory policy levels")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "location"],
+                name="uq_inventory_product_location",
+                violation_error_message="Inventory for this product and location already exists.",
+                violation_error_code="unique",
+            ),
+            models.CheckConstraint(condition=Q(status__in=InventoryStatus.values), name="ck_inventory_status"),
+            models.CheckConstraint(
+                condition=Q(
+                    on_hand_qty__gte=0,
+                    allocated_qty__gte=0,
+                    in_transit_qty__gte=0,
+                    safety_stock__gte=0,
+                    reorder_point__gte=0,
+                    valuation__gte=0,
+                )
+                & _nonneg_or_null("max_stock", "days_of_supply"),
+                name="ck_inventory_qty_nonneg",
+            ),
+            models.CheckConstraint(
+                condition=Q(reorder_point__gte=F("safety_stock")),
+                name="ck_inventory_policy_order",
+                violation_error_message="The reorder point cannot be below the safety stock.",
+            ),
+            models.CheckConstraint(
+                condition=Q(max_stock__isnull=True) | Q(max_stock__gte=F("reorder_point")),
+                name="ck_inventory_max",
+                violation_error_message="The maximum stock cannot be below the reorder point.",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "location"], name="ix_inventory_status_location"),
+            models.Index(fields=["product"], name="ix_inventory_product"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.location_id}"
+
+    @property
+    def available_qty(self):
+        return self.on_hand_qty - self.allocated_qty
+
+    @property
+    def inventory_position(self):
+        return self.on_hand_qty - self.allocated_qty + self.in_transit_qty
+
+
+class InventorySnapshot(ObjectScopedModel, models.Model):
+    """The month-end stock position of a product at a location (PLN-07)."""
+
+    scope_category_path = "product__category"
+    scope_location_path = "location"
+
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="inventory_snapshots")
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, related_name="inventory_snapshots")
+    period = models.DateField(help_text="First day of the month the snapshot closes.")
+    on_hand_qty = _qty(default=0)
+    allocated_qty = _qty(default=0)
+    in_transit_qty = _qty(default=0)
+    safety_stock = _qty(default=0)
+    reorder_point = _qty(default=0)
+    max_stock = _qty(null=True, blank=True)
+    valuation = models.DecimalField(max_digits=14, decimal_places=2, default=0, validators=[MinValueValidator(0)])
+    status = models.CharField(max_length=20, choices=InventoryStatus.choices, default=InventoryStatus.NORMAL)
+    source = models.CharField(max_length=20, choices=SnapshotSource.choices, default=SnapshotSource.MONTH_CLOSE)
+    captured_at = models.DateTimeField()
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        db_table = "inventory_snapshots"
+        ordering = ["-period", "product__sku", "location__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["product", "location", "period"], name="uq_inventory_snapshots_key"),
+            models.CheckConstraint(
+                condition=Q(status__in=InventoryStatus.values), name="ck_inventory_snapshots_status"
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    on_hand_qty__gte=0,
+                    allocated_qty__gte=0,
+                    in_transit_qty__gte=0,
+                    safety_stock__gte=0,
+                    reorder_point__gte=0,
+                    valuation__gte=0,
+                )
+                & _nonneg_or_null("max_stock"),
+                name="ck_inventory_snapshots_qty_nonneg",
+            ),
+        ]
+        indexes = [models.Index(fields=["period"], name="ix_inventory_snapshots_period")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id}@{self.location_id} {self.period:%Y-%m}"
+
+
+class IntegrationBatch(models.Model):
+    """One inbound ERP/WMS sync call or file import, with its per-item results (PLN-20, INT-01…04)."""
+
+    batch_uuid = models.UUIDField(default=uuid.uuid4, editable=False)
+    channel = models.CharField(max_length=10, choices=BatchChannel.choices)
+    operation = models.CharField(max_length=40, choices=BatchOperation.choices)
+    source_system = models.CharField(max_length=100)
+    batch_id = models.CharField(max_length=100, blank=True, default="")
+    idempotency_key = models.CharField(max_length=128, null=True, blank=True)
+    request_hash = models.CharField(max_length=64, blank=True, default="")
+    dry_run = models.BooleanField(default=False)
+    atomic = models.BooleanField(default=False)
+    status = models.CharField(max_length=20, choices=BatchStatus.choices, default=BatchStatus.PROCESSING)
+    processed = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    item_results = models.JSONField(default=list, blank=True)
+    response = models.JSONField(null=True, blank=True)
+    file_name = models.CharField(max_length=255, blank=True, default="")
+    file_format = models.CharField(max_length=10, blank=True, default="")
+    file_size = models.PositiveBigIntegerField(null=True, blank=True)
+    file_sha256 = models.CharField(max_length=64, blank=True, default="")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    api_token = models.ForeignKey(
+        "governance.ApiToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    request_id = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "integration_batches"
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "integration batches"
+        constraints = [
+            models.UniqueConstraint(fields=["batch_uuid"], name="uq_integration_batches_uuid"),
+            models.UniqueConstraint(
+                fields=["source_system", "operation", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="uq_integration_batches_idempotency",
+            ),
+            models.CheckConstraint(condition=Q(channel__in=BatchChannel.values), name="ck_integration_batches_channel"),
+            models.CheckConstraint(
+                condition=Q(operation__in=BatchOperation.values), name="ck_integration_batches_operation"
+            ),
+            models.CheckConstraint(condition=Q(status__in=BatchStatus.values), name="ck_integration_batches_status"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="ix_integration_batches_status"),
+            models.Index(fields=["operation", "created_at"], name="ix_integration_batches_op"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.operation} {self.batch_uuid}"
+
+
+class OutboundMessage(models.Model):
+    """A plan version handed over for the ERP: what was published, when and by whom (PLN-21, INT-09…11).
+
+    `publication` links the governed publication once publishing exists (GOV-63); until then the
+    message records the approved plan version it carries.
+    """
+
+    message_id = models.UUIDField(default=uuid.uuid4, editable=False)
+    target_system = models.CharField(max_length=50, default="erp")
+    kind = models.CharField(max_length=20, choices=OutboundKind.choices, default=OutboundKind.PUBLICATION)
+    payload = models.JSONField()
+    payload_sha256 = models.CharField(max_length=64)
+    status = models.CharField(max_length=20, choices=OutboundStatus.choices, default=OutboundStatus.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True, default="")
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = _user_fk("+")
+    external_reference = models.CharField(max_length=255, blank=True, default="")
+    created_by = _user_fk("+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "outbound_messages"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["message_id"], name="uq_outbound_messages_id"),
+            models.CheckConstraint(condition=Q(kind__in=OutboundKind.values), name="ck_outbound_messages_kind"),
+            models.CheckConstraint(condition=Q(status__in=OutboundStatus.values), name="ck_outbound_messages_status"),
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="ix_outbound_messages_status")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.message_id}"

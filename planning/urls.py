@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from planning import views
+from planning import views, views_integrations, views_inventory, views_supply
 
 app_name = "planning"
 urlpatterns = [
@@ -31,4 +31,7 @@ urlpatterns = [
     path("demand/<int:pk>/reject/", views.DemandPlanRejectView.as_view(), name="demand_plan_reject"),
     path("demand/<int:pk>/reopen/", views.DemandPlanReopenView.as_view(), name="demand_plan_reopen"),
     path("demand/<int:pk>/delete/", views.DemandPlanDeleteView.as_view(), name="demand_plan_delete"),
+    *views_supply.urlpatterns,
+    *views_inventory.urlpatterns,
+    *views_integrations.urlpatterns,
 ]

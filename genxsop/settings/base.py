@@ -407,7 +407,10 @@ SPECTACULAR_SETTINGS = {
     # Several entities have a `status`; name each enum after its entity instead of a hash suffix.
     "ENUM_NAME_OVERRIDES": {
         "ProductStatusEnum": "planning.choices.ProductStatus",
-        "DemandPlanStatusEnum": "planning.choices.DemandPlanStatus",
+        "PlanStatusEnum": "planning.choices.PlanStatus",
+        "InventoryStatusEnum": "planning.choices.InventoryStatus",
+        "BatchStatusEnum": "planning.choices.BatchStatus",
+        "OutboundStatusEnum": "planning.choices.OutboundStatus",
         "PlanSourceEnum": "planning.choices.PlanSource",
         "ApiTokenStatusEnum": "governance.api.serializers.TOKEN_STATUSES",
     },

@@ -1,6 +1,11 @@
-"""Planning routes; every path answers with and without a trailing slash, never redirecting (API-02)."""
+"""Planning routes; every path answers with and without a trailing slash, never redirecting (API-02).
+
+Each area keeps its routes in its own module; the order below matters where a fixed path segment
+(`/inventory/health`) and a detail path (`/inventory/{id}`) share a prefix.
+"""
 
 from genxsop.api.routers import OptionalSlashRouter
+from planning.api import integration_urls, inventory_urls, supply_urls
 from planning.api.demand_views import DemandPlanViewSet
 from planning.api.views import CategoryViewSet, LocationViewSet, ProductViewSet
 
@@ -12,4 +17,9 @@ router.register("products", ProductViewSet, basename="product")
 router.register("locations", LocationViewSet, basename="location")
 router.register("demand/plans", DemandPlanViewSet, basename="demand-plan")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *supply_urls.urlpatterns,
+    *inventory_urls.urlpatterns,
+    *integration_urls.urlpatterns,
+    *router.urls,
+]

@@ -19,14 +19,10 @@ from governance.choices import Role
 from governance.services import api_token_create, user_create
 from governance.services.scopes import user_scopes_set
 from planning import services as catalog
+from tests.platform.matrix import AREAS
+from tests.platform.matrix.roles import ADMIN, ALL, APPR, DEM_W, NV, PUBLIC
 
 API = "/api/v1"
-ALL = frozenset(Role.values)
-NV = ALL - {Role.VIEWER}
-ADMIN = frozenset({Role.ADMIN})
-DEM_W = frozenset({Role.ADMIN, Role.DEMAND_PLANNER, Role.SUPPLY_PLANNER, Role.SOP_COORDINATOR})
-APPR = frozenset({Role.ADMIN, Role.EXECUTIVE})
-PUBLIC = "public"
 
 # (method, path, allowed roles or PUBLIC, request body)
 ENDPOINTS: list[tuple[str, str, frozenset | str, dict | None]] = [
@@ -95,6 +91,9 @@ ENDPOINTS: list[tuple[str, str, frozenset | str, dict | None]] = [
     ("POST", "/demand/plans/{id}/reopen", APPR, {}),
 ]
 
+for _area in AREAS:
+    ENDPOINTS += _area.ENDPOINTS
+
 # Refusals that are not 403 by design: another user's token is simply not found for its non-owners.
 DENIED_STATUS = {("DELETE", "/auth/tokens/{id}"): 404}
 
@@ -144,6 +143,10 @@ def world(db):
     }  # fmt: skip
     # Operations that would remove their target for the next allowed caller get one that refuses (409).
     op_ids = {("DELETE", "/demand/plans/{id}"): submitted.pk}
+    for area in AREAS:
+        area_ids, area_op_ids = area.setup(admin=admin, product=product, location=location, category=category)
+        ids.update(area_ids)
+        op_ids.update(area_op_ids)
     return SimpleNamespace(callers=callers, ids=ids, op_ids=op_ids)
 
 

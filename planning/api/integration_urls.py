@@ -1,0 +1,3 @@
+"""Integration API routes (see planning/api/urls.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Inventory API routes (see planning/api/urls.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Supply API routes (see planning/api/urls.py)."""
+
+urlpatterns: list = []

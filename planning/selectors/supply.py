@@ -1,0 +1,3 @@
+"""Read paths for supply: querysets already scoped to the caller."""
+
+__all__: list[str] = []

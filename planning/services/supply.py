@@ -1,0 +1,145 @@
+"""Supply plan services (PLN-05, WF-11, WF-12, WF-13): the only write path for supply plans.
+
+The lifecycle is the shared plan engine (`planning.services.plans`); this module adds what is
+particular to supply: the (product, period, location) key and the active-location rule (PLN-03).
+"""
+
+from django.db import transaction
+
+from genxsop.errors import Conflict
+from planning import permissions as perms
+from planning.choices import PlanSource
+from planning.models import Location, Product, SupplyPlan
+from planning.services import plans
+from planning.services.plans import PlanKind, normalise_period
+
+__all__ = [
+    "SUPPLY_PLAN",
+    "SUPPLY_PLAN_CONTENT_FIELDS",
+    "supply_plan_allowed_actions",
+    "supply_plan_approve",
+    "supply_plan_bulk_transition",
+    "supply_plan_create",
+    "supply_plan_delete",
+    "supply_plan_reject",
+    "supply_plan_reopen",
+    "supply_plan_submit",
+    "supply_plan_update",
+    "supply_plan_withdraw",
+]
+
+SUPPLY_PLAN_CONTENT_FIELDS = [
+    "planned_prod_qty", "capacity_max", "capacity_used", "supplier_name", "lead_time_days", "cost_per_unit",
+    "constraints",
+]  # fmt: skip
+SUPPLY_PLAN = PlanKind(
+    model=SupplyPlan,
+    name="supply_plan",
+    label="supply plan",
+    key_fields=("product_id", "period", "location_id"),
+    content_fields=tuple(SUPPLY_PLAN_CONTENT_FIELDS),
+    actual_field="actual_prod_qty",
+    add_perm=perms.ADD_SUPPLY_PLAN,
+    change_perm=perms.CHANGE_SUPPLY_PLAN,
+    delete_perm=perms.DELETE_SUPPLY_PLAN,
+    submit_perm=perms.SUBMIT_SUPPLY_PLAN,
+    approve_perm=perms.APPROVE_SUPPLY_PLAN,
+    text_fields=("supplier_name", "constraints"),
+)
+
+
+def _active_location_guard(plan: SupplyPlan) -> None:
+    """PLN-03: a deactivated location stays readable but accepts no new rows."""
+    if not plan.location.is_active:
+        raise Conflict(f"Location {plan.location.code} is deactivated and accepts no new supply plans.")
+
+
+@transaction.atomic
+def supply_plan_create(*, actor, product: Product, location: Location, data: dict,
+                       source: str = PlanSource.MANUAL) -> SupplyPlan:  # fmt: skip
+    """Create a draft supply plan, version 1 (WF-11 create). Needs add_supplyplan in the product's and
+    location's scope.
+
+    Refuses a discontinued product (409 BUSINESS_RULE_VIOLATION), a deactivated location (409
+    BUSINESS_RULE_VIOLATION) and a business key that already has a current row (409
+    DUPLICATE_ENTITY). Emits planning.supply_plan.created.
+    """
+    plan = SupplyPlan(
+        product_id=product.pk,
+        location=location,
+        period=normalise_period(data["period"]),
+        source=source,
+        change_reason=data.get("change_reason") or "",
+        **{k: data.get(k) for k in (*SUPPLY_PLAN_CONTENT_FIELDS, "actual_prod_qty")},
+    )
+    return plans.plan_create(SUPPLY_PLAN, actor=actor, plan=plan, guard=_active_location_guard)
+
+
+@transaction.atomic
+def supply_plan_update(*, actor, plan: SupplyPlan, data: dict, expected_version: int | None = None,
+                       source: str = PlanSource.MANUAL) -> SupplyPlan:  # fmt: skip
+    """Edit a supply plan's content and/or record its actual production (WF-11, WF-12).
+
+    Content changes are allowed in draft and rejected and keep the previous values as a history
+    row; `actual_prod_qty` alone is allowed in every status and makes no version. Needs
+    change_supplyplan in scope. Emits planning.supply_plan.updated and/or .actual_recorded.
+    """
+    return plans.plan_update(SUPPLY_PLAN, actor=actor, plan=plan, data=data, expected_version=expected_version,
+                             source=source)  # fmt: skip
+
+
+@transaction.atomic
+def supply_plan_submit(*, actor, plan: SupplyPlan, comment: str = "", expected_version: int | None = None):
+    """draft → submitted. Needs submit_supplyplan. Emits planning.supply_plan.submitted."""
+    return plans.plan_transition(SUPPLY_PLAN, "submit", actor=actor, plan=plan, comment=comment,
+                                 expected_version=expected_version)  # fmt: skip
+
+
+@transaction.atomic
+def supply_plan_withdraw(*, actor, plan: SupplyPlan, comment: str = "", expected_version: int | None = None):
+    """submitted → draft. Needs submit_supplyplan. Emits planning.supply_plan.withdrawn."""
+    return plans.plan_transition(SUPPLY_PLAN, "withdraw", actor=actor, plan=plan, comment=comment,
+                                 expected_version=expected_version)  # fmt: skip
+
+
+@transaction.atomic
+def supply_plan_approve(*, actor, plan: SupplyPlan, comment: str = "", expected_version: int | None = None):
+    """submitted → approved; records the approver. Needs approve_supplyplan; the submitter cannot
+    approve (ACC-05). Emits planning.supply_plan.approved."""
+    return plans.plan_transition(SUPPLY_PLAN, "approve", actor=actor, plan=plan, comment=comment,
+                                 expected_version=expected_version)  # fmt: skip
+
+
+@transaction.atomic
+def supply_plan_reject(*, actor, plan: SupplyPlan, comment: str = "", expected_version: int | None = None):
+    """submitted → rejected, comment kept in the audit log (default "Rejected"). Needs approve_supplyplan.
+    Emits planning.supply_plan.rejected."""
+    return plans.plan_transition(SUPPLY_PLAN, "reject", actor=actor, plan=plan, comment=comment,
+                                 expected_version=expected_version)  # fmt: skip
+
+
+@transaction.atomic
+def supply_plan_reopen(*, actor, plan: SupplyPlan, reason: str, expected_version: int | None = None):
+    """approved → draft with a required reason. Needs approve_supplyplan. Emits planning.supply_plan.reopened."""
+    return plans.plan_transition(SUPPLY_PLAN, "reopen", actor=actor, plan=plan, comment=reason,
+                                 expected_version=expected_version)  # fmt: skip
+
+
+@transaction.atomic
+def supply_plan_delete(*, actor, plan: SupplyPlan, expected_version: int | None = None) -> None:
+    """Hard-delete a draft or rejected, never-approved supply plan and its history rows (WF-11).
+    Needs delete_supplyplan. Emits planning.supply_plan.deleted."""
+    plans.plan_delete(SUPPLY_PLAN, actor=actor, plan=plan, expected_version=expected_version)
+
+
+def supply_plan_bulk_transition(*, actor, action: str, ids: list, comment: str = "") -> dict:
+    """WF-13 / API-SUP-13: submit, withdraw, approve or reject many plans, each in its own transaction."""
+    from planning.selectors import supply_plan_get
+
+    return plans.plan_bulk_transition(SUPPLY_PLAN, action, actor=actor, ids=ids, comment=comment,
+                                      get=supply_plan_get)  # fmt: skip
+
+
+def supply_plan_allowed_actions(*, user, plan: SupplyPlan) -> list[str]:
+    """WF-04: the actions `user` may take on `plan` now (role, change scope, state, ACC-05)."""
+    return plans.plan_allowed_actions(SUPPLY_PLAN, user=user, plan=plan)

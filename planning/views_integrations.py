@@ -1,0 +1,3 @@
+"""Console pages for integrations (routes listed in `urlpatterns`, included by planning/urls.py)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Console pages for supply (routes listed in `urlpatterns`, included by planning/urls.py)."""
+
+urlpatterns: list = []

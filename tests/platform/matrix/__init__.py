@@ -1,0 +1,10 @@
+"""Rows of the role-by-endpoint matrix by area (test_role_matrix.py joins them).
+
+Each area module exports `ENDPOINTS` (method, path, allowed roles, body) and
+`setup(*, admin, product, location, category) -> (ids, op_ids)`: the object ids its paths need,
+keyed by the path prefix before `{id}`, and per-operation overrides keyed by (method, path).
+"""
+
+from tests.platform.matrix import integrations, inventory, io, supply
+
+AREAS = [supply, inventory, integrations, io]

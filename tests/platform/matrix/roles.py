@@ -1,0 +1,17 @@
+"""Role shorthands of spec §1.1 (ACC-02) for the matrix tables."""
+
+from governance.choices import Role
+
+ALL = frozenset(Role.values)
+NV = ALL - {Role.VIEWER}
+ADMIN = frozenset({Role.ADMIN})
+DEM_W = frozenset({Role.ADMIN, Role.DEMAND_PLANNER, Role.SUPPLY_PLANNER, Role.SOP_COORDINATOR})
+SUP_W = frozenset({Role.ADMIN, Role.SUPPLY_PLANNER, Role.SOP_COORDINATOR})
+APPR = frozenset({Role.ADMIN, Role.EXECUTIVE})
+INV_W = frozenset({Role.ADMIN, Role.INVENTORY_MANAGER, Role.SUPPLY_PLANNER})
+INV_R = frozenset({Role.ADMIN, Role.EXECUTIVE, Role.SUPPLY_PLANNER, Role.INVENTORY_MANAGER, Role.FINANCE_ANALYST,
+                   Role.SOP_COORDINATOR})  # fmt: skip
+INTEG = frozenset({Role.ADMIN, Role.SOP_COORDINATOR})
+PUBLIC = "public"
+
+__all__ = ["ADMIN", "ALL", "APPR", "DEM_W", "INTEG", "INV_R", "INV_W", "NV", "PUBLIC", "SUP_W"]
