@@ -9,6 +9,9 @@ from django.utils.functional import SimpleLazyObject
 NAVIGATION = [
     ("Dashboard", "dashboard", None, None, "dashboard"),
     ("Demand Planning", "planning:demand_plan_list", "planning.view_demandplan", "/demand/", "chart"),
+    ("Supply Planning", "planning:supply_plan_list", "planning.view_supplyplan", "/supply/", "supply"),
+    ("Inventory", "planning:inventory_list", "planning.view_inventory", "/inventory/", "inventory"),
+    ("Integrations", "planning:integration_batch_list", "planning.view_integrationbatch", "/integrations/", "sync"),
     ("Catalog", "planning:product_list", "planning.view_product", "/catalog/", "catalog"),
     ("Administration", "administration:user_list", "governance.change_user", "/administration/", "admin"),
 ]
