@@ -57,9 +57,39 @@ def record(
     target_type: str | None = None,
 ) -> AuditEvent:
     """Write one audit row for a change made by `actor` to `target`; must run inside the change's transaction."""
-    connection = transaction.get_connection()
-    if not connection.in_atomic_block:
+    _require_transaction()
+    event = build(actor=actor, event_type=event_type, target=target, before=before, after=after, message=message,
+                  metadata=metadata, related=related, target_type=target_type)  # fmt: skip
+    event.save(force_insert=True)
+    return event
+
+
+def record_many(entries: list[dict], *, batch_size: int = 1000) -> list[AuditEvent]:
+    """`record()` for many changes at once (set-based writers): each entry holds `record`'s keyword
+    arguments; the rows are the same and are inserted in bulk, inside the caller's transaction."""
+    _require_transaction()
+    events = [build(**entry) for entry in entries]
+    return AuditEvent.objects.bulk_create(events, batch_size=batch_size)
+
+
+def _require_transaction() -> None:
+    if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit.record() must be called inside the transaction of the change it records")
+
+
+def build(
+    *,
+    actor,
+    event_type: str,
+    target,
+    before: dict | None = None,
+    after: dict | None = None,
+    message: str = "",
+    metadata: dict | None = None,
+    related=None,
+    target_type: str | None = None,
+) -> AuditEvent:
+    """The unsaved audit row `record()` writes."""
     ctx = context.current()
     before = _scrub(before) if before is not None else None
     after = _scrub(after) if after is not None else None
@@ -70,7 +100,7 @@ def record(
     meta = dict(metadata or {})
     if ctx.trace_id:
         meta.setdefault("trace_id", ctx.trace_id)
-    return AuditEvent.objects.create(
+    return AuditEvent(
         **_actor_fields(actor, ctx),
         api_token_id=ctx.api_token_id,
         api_token_prefix=ctx.api_token_prefix,

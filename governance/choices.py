@@ -33,3 +33,14 @@ class Source(models.TextChoices):
     ADMIN = "admin", "Django admin"
     JOB = "job", "Background job"
     CLI = "cli", "Command line"
+
+
+class CommentKind(models.TextChoices):
+    """GOV-12. Only `comment` is editable by its author; the others record a decision and never change."""
+
+    COMMENT = "comment", "Comment"
+    APPROVAL = "approval", "Approval"
+    REJECTION = "rejection", "Rejection"
+    RETURN = "return", "Return"
+    OVERRIDE = "override", "Override"
+    SYSTEM = "system", "System"

@@ -2,7 +2,7 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.db.models.functions import Lower, Now
 
-from governance.choices import ActorType, AuthSource, Role, Source
+from governance.choices import ActorType, AuthSource, CommentKind, Role, Source
 
 
 class UserManager(BaseUserManager):
@@ -245,3 +245,34 @@ class SsoIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.issuer} {self.subject}"
+
+
+class Comment(models.Model):
+    """A remark on any entity, by (entity_type, entity_id) like audit events (GOV-12).
+
+    Approval, rejection, return and override comments are the structured record of a decision:
+    the workflow services write them in the decision's transaction, and they are never edited.
+    """
+
+    entity_type = models.CharField(max_length=50)
+    entity_id = models.CharField(max_length=64)
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    content = models.TextField()
+    kind = models.CharField(max_length=20, choices=CommentKind.choices, default=CommentKind.COMMENT)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="replies")
+    mentions = models.ManyToManyField(User, blank=True, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    edited_at = models.DateTimeField(null=True, blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        db_table = "comments"
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["entity_type", "entity_id", "created_at"], name="ix_comments_entity")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(kind__in=CommentKind.values), name="ck_comments_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.entity_type}:{self.entity_id}"

@@ -8,8 +8,9 @@ from django.db.models import QuerySet
 
 from genxsop.errors import NotFound, PermissionDenied
 from genxsop.services import require_perm
+from governance import entities
 from governance.choices import Role
-from governance.models import ApiToken, AuditEvent, User
+from governance.models import ApiToken, AuditEvent, Comment, User
 
 
 @cache
@@ -186,3 +187,14 @@ def api_token_admin_list(*, user, owner_id: int | None = None, include_revoked: 
     if not include_revoked:
         tokens = tokens.filter(revoked_at__isnull=True)
     return tokens.order_by("-created_at", "-id")
+
+
+def comment_list(*, user, entity_type: str, entity_id: str) -> QuerySet[Comment]:
+    """The comments of an entity the caller may read, oldest first (404 otherwise, GOV-80)."""
+    entity = entities.readable_entity(user=user, entity_type=entity_type, entity_id=entity_id)
+    return (
+        Comment.objects.filter(entity_type=entity_type, entity_id=str(entity.pk))
+        .select_related("user")
+        .prefetch_related("mentions")
+        .order_by("created_at", "id")
+    )

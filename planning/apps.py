@@ -7,4 +7,6 @@ class PlanningConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from planning import receivers  # noqa: F401
+        from planning import entities, receivers  # noqa: F401
+
+        entities.register()

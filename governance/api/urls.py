@@ -4,6 +4,7 @@ from django.urls import re_path
 
 from genxsop.api.routers import OptionalSlashRouter
 from governance.api import auth_views
+from governance.api.comment_views import CommentListView
 from governance.api.sso_views import SsoRoleMappingView
 from governance.api.user_views import UserViewSet
 from governance.api.views import ApiTokenViewSet, MeView
@@ -23,5 +24,6 @@ urlpatterns = [
     re_path(r"^auth/register/?$", auth_views.RegisterView.as_view(), name="register"),
     re_path(r"^auth/providers/?$", auth_views.ProvidersView.as_view(), name="providers"),
     re_path(r"^auth/sso/role-mappings/?$", SsoRoleMappingView.as_view(), name="sso-role-mappings"),
+    re_path(r"^comments/?$", CommentListView.as_view(), name="comments"),
     *router.urls,
 ]

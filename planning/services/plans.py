@@ -30,7 +30,9 @@ from genxsop.errors import (
 from genxsop.scoping import object_in_scope
 from genxsop.services import require_perm, save_or_conflict, snapshot, validate_instance
 from governance import audit, bus
+from governance.choices import CommentKind
 from governance.models import AuditEvent
+from governance.services.comments import comment_record
 from planning.choices import PLAN_TRANSITIONS, PlanSource, PlanStatus, ProductStatus
 from planning.models import Product, VersionedPlan
 
@@ -69,7 +71,8 @@ class PlanKind:
         return f"planning.{self.name}.{past}"
 
     def publish(self, event: str, plan) -> None:
-        bus.publish_on_commit(event, **{f"{self.name}_id": plan.pk})
+        # The product id too: after a delete the plan row is gone, and subscribers work per product.
+        bus.publish_on_commit(event, **{f"{self.name}_id": plan.pk}, product_id=plan.product_id)
 
     @property
     def versioned_fields(self) -> list[str]:
@@ -253,20 +256,20 @@ def _apply_reopen(actor, plan):
 
 
 _TRANSITIONS = {
-    # action: (perm attribute of PlanKind, apply, comment kind kept in the audit metadata)
-    "submit": ("submit_perm", _apply_submit, None),
-    "withdraw": ("submit_perm", _apply_withdraw, None),
-    "approve": ("approve_perm", _apply_approve, "approval"),
-    "reject": ("approve_perm", _apply_reject, "rejection"),
-    "reopen": ("approve_perm", _apply_reopen, "reopen"),
+    # action: (perm attribute of PlanKind, apply, kind of the comment that records the decision, GOV-12)
+    "submit": ("submit_perm", _apply_submit, CommentKind.COMMENT),
+    "withdraw": ("submit_perm", _apply_withdraw, CommentKind.COMMENT),
+    "approve": ("approve_perm", _apply_approve, CommentKind.APPROVAL),
+    "reject": ("approve_perm", _apply_reject, CommentKind.REJECTION),
+    "reopen": ("approve_perm", _apply_reopen, CommentKind.RETURN),
 }
 
 
 def plan_transition(kind: PlanKind, action: str, *, actor, plan: VersionedPlan, comment: str = "",
                     expected_version: int | None = None) -> VersionedPlan:  # fmt: skip
     """WF-03: lock, re-check the map, write, audit with before/after status and the comment, publish on
-    commit. Runs inside the caller's transaction. The comment is the audit message (never the notes);
-    reject defaults it to "Rejected" and reopen requires it."""
+    commit. Runs inside the caller's transaction. The comment is the audit message and a Comment row of
+    the action's kind (never the notes); reject defaults it to "Rejected" and reopen requires it."""
     perm_attr, apply, comment_kind = _TRANSITIONS[action]
     comment = (comment or "").strip()
     if action == "reject":
@@ -284,10 +287,12 @@ def plan_transition(kind: PlanKind, action: str, *, actor, plan: VersionedPlan, 
     after = snapshot(plan, _STATUS_FIELDS)
     changed = [plan._meta.get_field(k.removesuffix("_id")).name for k in after if after[k] != before.get(k)]
     plan.save(update_fields=[*dict.fromkeys([*changed, "status", "updated_by", "updated_at"])])
-    metadata = {**extra, "action": action, **({"comment_kind": comment_kind} if comment_kind else {})}
+    metadata = {**extra, "action": action, "comment_kind": str(comment_kind)}
     event = kind.event(action)
     audit.record(actor=actor, event_type=event, target=plan, before=before, after=after, message=comment,
                  metadata=metadata)  # fmt: skip
+    # The decision's comment is structured data on the plan (GOV-80), never appended to its notes.
+    comment_record(actor=actor, target=plan, kind=comment_kind, content=comment)
     kind.publish(event, plan)
     return plan
 

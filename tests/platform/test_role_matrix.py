@@ -75,6 +75,8 @@ ENDPOINTS: list[tuple[str, str, frozenset | str, dict | None]] = [
     ("PATCH", "/locations/{id}", ADMIN, {}),
     ("DELETE", "/locations/{id}", ADMIN, None),
     # Demand plans
+    # Comments: readable by whoever can read the entity (a viewer's plan lookup is 404, tests/governance)
+    ("GET", "/comments", ALL, None),
     ("GET", "/demand/plans", NV, None),
     ("POST", "/demand/plans", DEM_W, {}),
     ("GET", "/demand/plans/{id}", NV, None),
