@@ -9,6 +9,7 @@ from genxsop.api.permissions import IsAuthenticatedWithTokenScope
 from genxsop.api.schema import READ_ERRORS, error_responses
 from genxsop.api.validation import validated_query
 from governance import selectors
+from governance.models import Comment
 
 
 class CommentQuerySerializer(serializers.Serializer):
@@ -44,6 +45,7 @@ class CommentSerializer(serializers.Serializer):
 class CommentListView(GenericAPIView):
     permission_classes = [IsAuthenticatedWithTokenScope]
     serializer_class = CommentSerializer
+    queryset = Comment.objects.none()  # schema only: the rows come from the selector
 
     @extend_schema(
         summary="Comments on an entity",
