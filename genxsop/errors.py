@@ -77,3 +77,13 @@ class GranularityConflict(Conflict):
 class SelfApprovalForbidden(PermissionDenied):
     code = "SELF_APPROVAL_FORBIDDEN"
     default_message = "The user who submitted a plan version cannot approve it."
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "IDEMPOTENCY_KEY_REUSED"
+    default_message = "This idempotency key was already used with a different request."
+
+
+class IdempotencyInProgress(Conflict):
+    code = "IDEMPOTENCY_IN_PROGRESS"
+    default_message = "The first request with this idempotency key is still being processed."

@@ -8,10 +8,19 @@ from django.contrib import admin, messages
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
-from genxsop.admin import ServiceAdminMixin, adopt_saved
+from genxsop.admin import ReadOnlyAdminMixin, ServiceAdminMixin, adopt_saved
 from planning import permissions as perms
 from planning import services
-from planning.models import Category, Location, Product
+from planning.models import (
+    Category,
+    IntegrationBatch,
+    Inventory,
+    InventorySnapshot,
+    Location,
+    OutboundMessage,
+    Product,
+    SupplyPlan,
+)
 
 
 def _cleaned(form, allowed) -> dict:
@@ -127,3 +136,78 @@ class LocationAdmin(ServiceAdminMixin, admin.ModelAdmin):
             # Skip Django's "deleted successfully": the row is still there, deactivated.
             return HttpResponseRedirect(reverse("admin:planning_location_changelist"))
         return super().response_delete(request, obj_display, obj_id)
+
+
+_INVENTORY_DERIVED = ["status", "valuation", "valuation_from_erp", "days_of_supply", "policy_source", "snapshot_at",
+                      "version", "updated_by"]  # fmt: skip
+
+
+@admin.register(Inventory)
+class InventoryAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    list_display = ["product", "location", "on_hand_qty", "allocated_qty", "in_transit_qty", "safety_stock",
+                    "reorder_point", "max_stock", "days_of_supply", "valuation", "status"]  # fmt: skip
+    list_filter = ["status", "policy_source", "location"]
+    search_fields = ["product__sku", "product__name", "location__code"]
+    list_select_related = ["product", "location"]
+    raw_id_fields = ["product"]
+    fields = ["product", "location", *services.INVENTORY_QUANTITY_FIELDS, *services.INVENTORY_POLICY_FIELDS,
+              *_INVENTORY_DERIVED]  # fmt: skip
+
+    def get_readonly_fields(self, request, obj=None):
+        # Status, valuation and days of supply are derived (FRM-03/04/05); the key never moves.
+        return _INVENTORY_DERIVED if obj is None else ["product", "location", *_INVENTORY_DERIVED]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # stock positions are corrected, not deleted
+
+    def save_model(self, request, obj, form, change):
+        editable = {*services.INVENTORY_QUANTITY_FIELDS, *services.INVENTORY_POLICY_FIELDS}
+        if change:
+            services.inventory_update(actor=request.user, inventory=obj, data=_changed(form, editable))
+        else:
+            row = services.inventory_create(
+                actor=request.user,
+                product=form.cleaned_data["product"],
+                location=form.cleaned_data["location"],
+                data=_cleaned(form, editable),
+            )
+            adopt_saved(obj, row)
+
+
+@admin.register(InventorySnapshot)
+class InventorySnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["period", "product", "location", "on_hand_qty", "valuation", "status", "source", "captured_at"]
+    list_filter = ["period", "source", "status", "location"]
+    search_fields = ["product__sku", "location__code"]
+    list_select_related = ["product", "location"]
+
+
+@admin.register(SupplyPlan)
+class SupplyPlanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Live and history rows, read-only: plans change only through their lifecycle (WF-11) in the console or API."""
+
+    list_display = ["period", "product", "location", "planned_prod_qty", "capacity_max", "status", "version",
+                    "is_current", "source", "updated_at"]  # fmt: skip
+    list_filter = ["status", "is_current", "source", "location"]
+    search_fields = ["product__sku", "product__name", "location__code"]
+    list_select_related = ["product", "location"]
+
+
+@admin.register(IntegrationBatch)
+class IntegrationBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Sync calls and file imports, read-only: only the batch engine writes them (INT-01…04)."""
+
+    list_display = ["created_at", "operation", "channel", "status", "source_system", "processed", "created", "updated",
+                    "skipped", "failed", "dry_run", "actor"]  # fmt: skip
+    list_filter = ["operation", "channel", "status", "dry_run"]
+    search_fields = ["source_system", "batch_id", "idempotency_key", "file_name", "batch_uuid"]
+    list_select_related = ["actor"]
+
+
+@admin.register(OutboundMessage)
+class OutboundMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The ERP outbox, read-only: messages change through publishing, delivery, ack and retry (WF-81)."""
+
+    list_display = ["created_at", "message_id", "kind", "target_system", "status", "attempts", "acknowledged_at"]
+    list_filter = ["status", "kind", "target_system"]
+    search_fields = ["message_id", "external_reference"]

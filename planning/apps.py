@@ -10,3 +10,15 @@ class PlanningConfig(AppConfig):
         from planning import entities, receivers  # noqa: F401
 
         entities.register()
+        _subscribe_inventory_refresh()
+
+
+def _subscribe_inventory_refresh() -> None:
+    # PLN-06: days of supply follow the demand plans and valuation the product cost.
+    from governance import bus
+    from planning import events
+    from planning.services.inventory import inventory_refresh_on_event
+
+    for event in (events.DEMAND_PLAN_CREATED, events.DEMAND_PLAN_UPDATED, events.DEMAND_PLAN_ACTUAL_RECORDED,
+                  events.DEMAND_PLAN_DELETED, events.PRODUCT_UPDATED):  # fmt: skip
+        bus.subscribe(event)(inventory_refresh_on_event)

@@ -64,6 +64,15 @@ PLAN_TRANSITIONS: dict[str, dict[str, str | None]] = {
 DEMAND_PLAN_TRANSITIONS = SUPPLY_PLAN_TRANSITIONS = PLAN_TRANSITIONS
 
 
+class GapStatus(models.TextChoices):
+    """FRM-02, from the coverage gap %: < -20 critical, < 0 shortage, > 20 excess, else balanced."""
+
+    CRITICAL = "critical", "Critical"
+    SHORTAGE = "shortage", "Shortage"
+    BALANCED = "balanced", "Balanced"
+    EXCESS = "excess", "Excess"
+
+
 class InventoryStatus(models.TextChoices):
     """FRM-03; derived, never written directly."""
 

@@ -1,33 +1,39 @@
-"""Demo data (spec §11): users, the service account, the catalog and the locations.
+"""Demo data (spec §11): users, the service account, the catalog and the locations, then the
+demand and supply plans, inventory and snapshots of `planning.demo_plans`.
 
 Everything is created through the business services inside `cli_context()`, so each row gets
-its audit event with source `cli` exactly as if someone had typed it in. Loading is idempotent:
-rows are looked up by their business key (email, SKU, code, category path) and only missing
-ones are created, so a second run writes nothing at all.
+its audit event with source `cli` exactly as if someone had typed it in (plans and stock through
+the set-based services of `planning.services.bulk_load`). Loading is idempotent: rows are looked
+up by their business key (email, SKU, code, category path, product-period) and only missing
+ones are created, so a second run writes nothing at all. The load ends with a self-check
+(`planning.demo_check`) and rolls back when it fails.
 
 The catalog is fixed data rather than random draws, so every seed and anchor produce the same
-content; the seed and anchor steer the time series (history, plans, forecasts) that later
-sections of the loader add on top of this catalog.
+content; the seed and anchor steer the time series (history and plans).
 """
 
 import datetime
+import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from genxsop import context
 from genxsop.errors import DomainError
+from governance import audit
 from governance.choices import Role, Source
 from governance.models import ApiToken, AuditEvent, User
 from governance.services import api_token_create, user_create
 from governance.services.scopes import user_scopes, user_scopes_set
-from planning import events
+from planning import demo_check, demo_plans, events
 from planning.choices import LocationType, ProductStatus
-from planning.models import Category, Location, Product
+from planning.demo_series import DEFAULT_PATTERN, PATTERNS
+from planning.models import Category, DemandPlan, Location, Product
 from planning.services import (
     category_create,
     category_delete,
@@ -38,6 +44,8 @@ from planning.services import (
     product_delete,
     product_discontinue,
 )
+
+SCALE_CHUNK = 250  # synthetic products generated and written per round
 
 
 class DemoDataRefused(Exception):
@@ -219,6 +227,8 @@ class DemoReport:
     kept_on_reset: list[str] = field(default_factory=list)
     token_plaintext: str | None = None
     token_prefix: str = ""
+    seconds: dict[str, float] = field(default_factory=dict)
+    checks: list[str] = field(default_factory=list)
 
     def count(self, bucket: str, kind: str) -> None:
         target = getattr(self, bucket)
@@ -246,23 +256,90 @@ def all_demo_users() -> tuple[DemoUser, ...]:
     return (*ROLE_USERS, *SCOPED_USERS, SERVICE_ACCOUNT)
 
 
-def load(*, seed: int | None = None, anchor: datetime.date | None = None, reset: bool = False) -> DemoReport:
-    """Load (or complete) the demo data set; refuses in production. One transaction: all or nothing."""
+def load(*, seed: int | None = None, anchor: datetime.date | None = None, reset: bool = False,
+         scale: int = 0) -> DemoReport:  # fmt: skip
+    """Load (or complete) the demo data set; refuses in production. One transaction: all or nothing.
+
+    `scale` adds that many synthetic products (SCL-000001…) with their plans and one stock row each.
+    """
     if settings.IS_PRODUCTION:
         raise DemoDataRefused(
             "Demo data cannot be loaded when ENVIRONMENT=production: its accounts share a published password."
         )
+    started = time.monotonic()
     report = DemoReport(seed=settings.DEMO_SEED if seed is None else seed, anchor=anchor or default_anchor())
     with context.cli_context(), transaction.atomic():
         if reset:
+            _reset_content(report)
             _reset_catalog(report)
+        generated = not DemandPlan.objects.filter(product__sku__in=[p.sku for p in PRODUCTS]).exists()
         admin = _ensure_users(report)
         _ensure_service_token(report, admin)
         categories = _ensure_categories(report, admin)
-        _ensure_products(report, admin, categories)
+        to_discontinue = _ensure_products(report, admin, categories)
         _ensure_locations(report, admin)
         _ensure_scopes(report, admin, categories)
+        _load_plans(report, admin, categories, scale)
+        # The end-of-life product is discontinued once its history is in: no plan can be made for it after.
+        for product in to_discontinue:
+            product_discontinue(actor=admin, product=product, reason="End of life: replaced by wireless earbuds.")
+        report.checks = demo_check.run(anchor=report.anchor, product_skus=[p.sku for p in PRODUCTS],
+                                       generated=generated)  # fmt: skip
+    report.seconds["total"] = time.monotonic() - started
     return report
+
+
+def _specs() -> list[demo_plans.ProductSpec]:
+    return [
+        demo_plans.ProductSpec(sku=p.sku, category=p.category, base=p.base_monthly_demand,
+                               lead_time_days=p.lead_time_days, unit_cost=Decimal(p.unit_cost),
+                               pattern=PATTERNS.get(p.sku, DEFAULT_PATTERN))
+        for p in PRODUCTS
+    ]  # fmt: skip
+
+
+def _load_plans(report: DemoReport, admin: User, categories: dict, scale: int) -> None:
+    actors = demo_plans.Actors.load()
+    locations = {loc.code: loc for loc in Location.objects.filter(code__in=[x["code"] for x in LOCATIONS])}
+    products = {p.sku: p for p in Product.objects.filter(sku__in=[p.sku for p in PRODUCTS])}
+    result = demo_plans.LoadResult()
+    demo_plans.load_products(seed=report.seed, anchor=report.anchor, specs=_specs(), products=products,
+                             locations=locations, actors=actors, result=result)  # fmt: skip
+    if scale:
+        started = time.monotonic()
+        pairs = demo_plans.ensure_scale_products(seed=report.seed, count=scale, admin=admin, categories=categories,
+                                                 result=result)  # fmt: skip
+        # Chunks of products keep memory flat: each is generated, written and dropped.
+        for batch in demo_plans.chunked(pairs, SCALE_CHUNK):
+            demo_plans.load_products(
+                seed=report.seed, anchor=report.anchor, specs=[spec for spec, _ in batch],
+                products={spec.sku: product for spec, product in batch}, locations=locations, actors=actors,
+                result=result, audit_per_row=False, snapshots=False, one_location=True,
+            )  # fmt: skip
+        report.seconds["scale"] = time.monotonic() - started
+    for kind, n in result.created.items():
+        report.created[kind] = report.created.get(kind, 0) + n
+    for kind, seconds in result.seconds.items():
+        report.seconds[kind] = seconds
+
+
+def _reset_content(report: DemoReport) -> None:
+    """Plans, stock and snapshots of the demo products (and the synthetic SCL- products themselves)."""
+    admin = _find_user(ADMIN_EMAIL)
+    if admin is None:
+        return
+    ids = list(Product.objects.filter(Q(sku__in=[p.sku for p in PRODUCTS]) | Q(sku__startswith=demo_plans.SCALE_PREFIX))
+               .values_list("pk", flat=True))  # fmt: skip
+    for kind, n in demo_plans.delete_demo_content(ids, actor=admin).items():
+        report.deleted[kind] = n
+    synthetic = Product.objects.filter(sku__startswith=demo_plans.SCALE_PREFIX)
+    count = synthetic.count()
+    if count:
+        synthetic.delete()
+        audit.record(actor=admin, event_type="planning.product.bulk_deleted", target=demo_plans.AllRows("products"),
+                     target_type="product",
+                     message=f"Demo reset removed {count} synthetic products.", metadata={"rows": count})  # fmt: skip
+        report.deleted["synthetic products"] = count
 
 
 def _find_user(email: str) -> User | None:
@@ -355,8 +432,10 @@ def _category_paths() -> list[tuple[str, ...]]:
     return paths
 
 
-def _ensure_products(report: DemoReport, admin: User, categories: dict[tuple[str, ...], Category]) -> None:
+def _ensure_products(report: DemoReport, admin: User, categories: dict[tuple[str, ...], Category]) -> list[Product]:
+    """Create the missing products; returns those still to be discontinued once their history is loaded."""
     existing = set(Product.objects.filter(sku__in=[p.sku for p in PRODUCTS]).values_list("sku", flat=True))
+    to_discontinue = []
     for spec in PRODUCTS:
         if spec.sku in existing:
             report.count("existing", "products")
@@ -377,8 +456,9 @@ def _ensure_products(report: DemoReport, admin: User, categories: dict[tuple[str
             },
         )
         if spec.status == ProductStatus.DISCONTINUED:
-            product_discontinue(actor=admin, product=product, reason="End of life: replaced by wireless earbuds.")
+            to_discontinue.append(product)
         report.count("created", "products")
+    return to_discontinue
 
 
 def _ensure_locations(report: DemoReport, admin: User) -> None:

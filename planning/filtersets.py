@@ -1,11 +1,27 @@
 """FilterSets of the planning app, shared by the API lists, console lists and exports."""
 
+import datetime
+
 import django_filters
+from django import forms
 from django.db.models import Q
 
-from genxsop.filters import CommaCharFilter, CommaChoiceFilter, IdFilter, StrictBooleanFilter
-from planning.choices import AbcClass, DemandPlanStatus, LocationType, PlanSource, ProductStatus
-from planning.models import DemandPlan, Location, Product
+from genxsop.errors import ValidationFailed
+from genxsop.filters import MAX_ID, CommaCharFilter, CommaChoiceFilter, IdFilter, StrictBooleanFilter
+from planning.choices import (
+    AbcClass,
+    BatchChannel,
+    BatchOperation,
+    BatchStatus,
+    GapStatus,
+    LocationType,
+    OutboundKind,
+    OutboundStatus,
+    PlanSource,
+    PlanStatus,
+    ProductStatus,
+)
+from planning.models import DemandPlan, IntegrationBatch, Location, OutboundMessage, Product, SupplyPlan
 
 
 class ProductFilterSet(django_filters.FilterSet):
@@ -58,28 +74,24 @@ class LocationFilterSet(django_filters.FilterSet):
 PERIOD_INPUT_FORMATS = ["%Y-%m-%d", "%Y-%m"]
 
 
-class DemandPlanFilterSet(django_filters.FilterSet):
-    """API-DEM-01 filters. Current rows only unless `include_history=true`; default order `-period, sku`."""
+def in_category_subtree(category_id: int, path: str = "product__category") -> Q:
+    """Rows whose category is `category_id` or lies below it (three levels at most, PLN-01)."""
+    return (Q(**{f"{path}_id": category_id}) | Q(**{f"{path}__parent_id": category_id})
+            | Q(**{f"{path}__parent__parent_id": category_id}))  # fmt: skip
 
-    status = CommaChoiceFilter(choices=DemandPlanStatus.choices)
+
+class PlanFilterSet(django_filters.FilterSet):
+    """What demand and supply plan lists share: current rows only unless `include_history=true`,
+    status, product, category subtree, period range and search. Default order `-period, sku`."""
+
+    status = CommaChoiceFilter(choices=PlanStatus.choices)
     source = CommaChoiceFilter(choices=PlanSource.choices)
     product_id = IdFilter(field_name="product_id")
     category_id = IdFilter(method="filter_category", label="Category (with its subtree)")
-    region = CommaCharFilter(field_name="region")
-    channel = CommaCharFilter(field_name="channel")
     period_from = django_filters.DateFilter(field_name="period", lookup_expr="gte", input_formats=PERIOD_INPUT_FORMATS)
     period_to = django_filters.DateFilter(field_name="period", lookup_expr="lte", input_formats=PERIOD_INPUT_FORMATS)
     search = django_filters.CharFilter(method="filter_search", label="SKU or product name contains")
     include_history = StrictBooleanFilter(method="filter_include_history", label="Also list history rows")
-    ordering = django_filters.OrderingFilter(
-        fields=(("period", "period"), ("product__sku", "sku"), ("product__name", "product_name"),
-                ("region", "region"), ("channel", "channel"), ("status", "status"), ("version", "version"),
-                ("forecast_qty", "forecast_qty"), ("updated_at", "updated_at"), ("created_at", "created_at")),
-    )  # fmt: skip
-
-    class Meta:
-        model = DemandPlan
-        fields = ["status", "source", "product_id", "region", "channel"]
 
     def filter_queryset(self, queryset):
         if not self.form.cleaned_data.get("include_history"):
@@ -90,14 +102,173 @@ class DemandPlanFilterSet(django_filters.FilterSet):
         return queryset  # applied in filter_queryset, because its default (false) must apply when absent
 
     def filter_category(self, queryset, name, value):
-        return queryset.filter(
-            Q(product__category_id=value)
-            | Q(product__category__parent_id=value)
-            | Q(product__category__parent__parent_id=value)
-        )
+        return queryset.filter(in_category_subtree(value))
 
     def filter_search(self, queryset, name, value):
         value = value.strip()
         if not value:
             return queryset
         return queryset.filter(Q(product__name__icontains=value) | Q(product__sku__icontains=value))
+
+
+_PLAN_ORDERING = (("period", "period"), ("product__sku", "sku"), ("product__name", "product_name"),
+                  ("status", "status"), ("version", "version"), ("updated_at", "updated_at"),
+                  ("created_at", "created_at"))  # fmt: skip
+
+
+class DemandPlanFilterSet(PlanFilterSet):
+    """API-DEM-01 filters."""
+
+    region = CommaCharFilter(field_name="region")
+    channel = CommaCharFilter(field_name="channel")
+    ordering = django_filters.OrderingFilter(
+        fields=(*_PLAN_ORDERING, ("region", "region"), ("channel", "channel"), ("forecast_qty", "forecast_qty")),
+    )
+
+    class Meta:
+        model = DemandPlan
+        fields = ["status", "source", "product_id", "region", "channel"]
+
+
+class SupplyPlanFilterSet(PlanFilterSet):
+    """API-SUP-01 filters; `location` takes location codes (comma-separated)."""
+
+    location = CommaCharFilter(field_name="location__code", label="Location codes")
+    ordering = django_filters.OrderingFilter(
+        fields=(*_PLAN_ORDERING, ("location__code", "location"), ("planned_prod_qty", "planned_prod_qty"),
+                ("capacity_max", "capacity_max")),
+    )  # fmt: skip
+
+    class Meta:
+        model = SupplyPlan
+        fields = ["status", "source", "product_id", "location"]
+
+
+def parse_month(value: str, name: str = "period") -> datetime.date:
+    """CNV-01: `YYYY-MM` or `YYYY-MM-DD` as the first of its month; anything else is 400."""
+    for fmt in PERIOD_INPUT_FORMATS:
+        try:
+            return datetime.datetime.strptime(value.strip(), fmt).date().replace(day=1)  # noqa: DTZ007 (a date)
+        except ValueError:
+            continue
+    raise ValidationFailed("Invalid query parameter.", fields={name: ["Use YYYY-MM-DD or YYYY-MM."]},
+                           code="INVALID_PARAMETER")  # fmt: skip
+
+
+class ParamsForm(forms.Form):
+    """Query parameters of a read that is not a list (gap analysis, demand history): typed, 400 when bad."""
+
+    def cleaned(self) -> dict:
+        if not self.is_valid():
+            fields = {name: [str(m) for m in msgs] for name, msgs in self.errors.items()}
+            raise ValidationFailed("Invalid query parameter.", fields=fields, code="INVALID_PARAMETER")
+        return self.cleaned_data
+
+
+GAP_MAX_PERIODS = 24
+
+
+class GapAnalysisParams(ParamsForm):
+    """API-SUP-15: `period` (default the current month), `period_to` (at most 24 periods), product,
+    category subtree and gap status filters."""
+
+    period = forms.CharField(required=False)
+    period_to = forms.CharField(required=False)
+    product_id = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    category_id = forms.IntegerField(required=False, min_value=1, max_value=MAX_ID)
+    status = forms.CharField(required=False)
+
+    def __init__(self, data=None, *, today=None):
+        super().__init__(data or {})
+        self.today = today
+
+    def clean(self):
+        data = super().clean()
+        raw = (data.get("period") or "").strip()
+        start = parse_month(raw, "period") if raw else self.today.replace(day=1)
+        raw_to = (data.get("period_to") or "").strip()
+        end = parse_month(raw_to, "period_to") if raw_to else start
+        if end < start:
+            self.add_error("period_to", "Must not be before period.")
+        elif (end.year - start.year) * 12 + end.month - start.month + 1 > GAP_MAX_PERIODS:
+            self.add_error("period_to", f"At most {GAP_MAX_PERIODS} periods.")
+        statuses = [s.strip() for s in (data.get("status") or "").split(",") if s.strip()]
+        unknown = [s for s in statuses if s not in GapStatus.values]
+        if unknown:
+            self.add_error("status", f"Unknown status {unknown[0]!r}; use {', '.join(GapStatus.values)}.")
+        data.update(period=start, period_to=end, status=statuses)
+        return data
+
+
+class DemandHistoryParams(ParamsForm):
+    """API-DEM-16: `product_id` (required), the series key (omitted = product total), `months`, `only_actuals`."""
+
+    product_id = forms.IntegerField(min_value=1, max_value=MAX_ID)
+    region = forms.CharField(required=False, max_length=100)
+    channel = forms.CharField(required=False, max_length=100)
+    months = forms.IntegerField(required=False, min_value=1, max_value=120)
+    only_actuals = StrictBooleanFilter.field_class(required=False)
+
+    def clean(self):
+        data = super().clean()
+        data["months"] = data.get("months") or 24
+        data["only_actuals"] = bool(data.get("only_actuals"))
+        return data
+
+
+class IntegrationBatchFilterSet(django_filters.FilterSet):
+    """API-INT-10 and the console batch list."""
+
+    operation = CommaChoiceFilter(choices=BatchOperation.choices)
+    status = CommaChoiceFilter(choices=BatchStatus.choices)
+    channel = CommaChoiceFilter(choices=BatchChannel.choices)
+    source_system = django_filters.CharFilter(lookup_expr="iexact")
+    # `from`/`to` are Python keywords, hence the declared names.
+    created_from = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte", label="from")
+    created_to = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte", label="to")
+    search = django_filters.CharFilter(method="filter_search", label="Source system, batch id or file name contains")
+
+    class Meta:
+        model = IntegrationBatch
+        fields = ["operation", "status", "channel", "source_system"]
+
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None:
+            data = data.copy() if hasattr(data, "copy") else dict(data)
+            for public, name in (("from", "created_from"), ("to", "created_to")):
+                if public in data and name not in data:
+                    data[name] = _day_bound(data[public], end=public == "to")
+        super().__init__(data, *args, **kwargs)
+
+    def filter_search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(source_system__icontains=value) | Q(batch_id__icontains=value) | Q(file_name__icontains=value)
+        )
+
+
+def _day_bound(value: str, *, end: bool) -> str:
+    """A bare date in `from`/`to` means the start or the end of that day."""
+    value = (value[0] if isinstance(value, list) else value or "").strip()
+    if len(value) == 10:
+        return f"{value}T23:59:59.999999" if end else f"{value}T00:00:00"
+    return value
+
+
+class OutboundMessageFilterSet(django_filters.FilterSet):
+    """API-INT-07: pending messages unless another status is asked for."""
+
+    status = CommaChoiceFilter(choices=OutboundStatus.choices)
+    target_system = django_filters.CharFilter(lookup_expr="iexact")
+    kind = CommaChoiceFilter(choices=OutboundKind.choices)
+
+    class Meta:
+        model = OutboundMessage
+        fields = ["status", "target_system", "kind"]
+
+    def filter_queryset(self, queryset):
+        if not self.form.cleaned_data.get("status"):
+            queryset = queryset.filter(status=OutboundStatus.PENDING)
+        return super().filter_queryset(queryset)

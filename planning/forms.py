@@ -4,7 +4,7 @@ from django import forms
 
 from genxsop.errors import DomainError
 from planning.choices import LocationType, ProductStatus
-from planning.models import MAX_CATEGORY_LEVEL, Category
+from planning.models import DEFAULT_LOCATION_CODE, MAX_CATEGORY_LEVEL, Category
 
 INDENT = "\u2014 "
 
@@ -160,3 +160,76 @@ class DemandPlanForm(ConsoleForm):
             del self.fields["expected_version"]
             self.fields["product"].queryset = products
             self.fields["product"].label_from_instance = lambda p: f"{p.sku} \u2014 {p.name}"
+
+
+def _stock_qty(label: str, **kwargs):
+    return forms.DecimalField(label=label, max_digits=12, decimal_places=2, min_value=0, **kwargs)
+
+
+class InventoryForm(ConsoleForm):
+    """Edit the quantities, dates and policy levels of an inventory row (API-INV-23); status, valuation and
+    days of supply are derived. `expected_version` guards against overwriting someone else's change."""
+
+    on_hand_qty = _stock_qty("On hand")
+    allocated_qty = _stock_qty("Allocated")
+    in_transit_qty = _stock_qty("In transit")
+    safety_stock = _stock_qty("Safety stock")
+    reorder_point = _stock_qty("Reorder point", help_text="Not below the safety stock.")
+    max_stock = _stock_qty("Max stock", required=False, help_text="Empty: no maximum.")
+    last_receipt_date = forms.DateField(label="Last receipt", required=False, widget=forms.DateInput(
+        attrs={"type": "date"}, format="%Y-%m-%d"))  # fmt: skip
+    last_issue_date = forms.DateField(label="Last issue", required=False, widget=forms.DateInput(
+        attrs={"type": "date"}, format="%Y-%m-%d"))  # fmt: skip
+    expected_version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class InventoryOverrideForm(ConsoleForm):
+    """Override the policy levels of an inventory row with a required reason (API-INV-24)."""
+
+    safety_stock = _stock_qty("Safety stock")
+    reorder_point = _stock_qty("Reorder point", help_text="Not below the safety stock.")
+    max_stock = _stock_qty("Max stock", required=False, help_text="Empty: no maximum.")
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), min_length=3, max_length=500,
+        help_text="Required (3 to 500 characters); recorded in the row's history.",
+    )  # fmt: skip
+    expected_version = forms.IntegerField(widget=forms.HiddenInput)
+
+
+def _optional_qty(label: str) -> forms.DecimalField:
+    return forms.DecimalField(label=label, max_digits=12, decimal_places=2, min_value=0, required=False)
+
+
+class SupplyPlanForm(ConsoleForm):
+    """Create or edit a supply plan (UI-05). On edit the business key (product, period, location) is
+    fixed and `expected_version` guards against overwriting someone else's change (WF-05)."""
+
+    field_aliases = {"location_id": "location"}
+
+    product = forms.ModelChoiceField(queryset=None, empty_label="Choose a product")
+    period = forms.DateField(
+        input_formats=MONTH_INPUT_FORMATS,
+        widget=forms.DateInput(attrs={"type": "month"}, format="%Y-%m"),
+        help_text="Month of the plan.",
+    )
+    location = forms.ModelChoiceField(queryset=None, to_field_name="code", empty_label=None)
+    planned_prod_qty = _optional_qty("Planned qty")
+    capacity_max = _optional_qty("Capacity max")
+    supplier_name = forms.CharField(label="Supplier", max_length=255, required=False)
+    lead_time_days = forms.IntegerField(label="Lead time (days)", min_value=0, required=False)
+    cost_per_unit = _optional_qty("Cost per unit")
+    constraints = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, required=False)
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, products=None, locations=None, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if editing:
+            for name in ("product", "period", "location"):
+                del self.fields[name]
+        else:
+            del self.fields["expected_version"]
+            self.fields["product"].queryset = products
+            self.fields["product"].label_from_instance = lambda p: f"{p.sku} \u2014 {p.name}"
+            self.fields["location"].queryset = locations
+            self.fields["location"].label_from_instance = lambda loc: f"{loc.code} \u2014 {loc.name}"
+            self.fields["location"].initial = DEFAULT_LOCATION_CODE

@@ -144,16 +144,25 @@ def recompute(rows: list[Inventory], *, today: datetime.date | None = None) -> l
 DERIVED_FIELDS = ["status", "valuation", "days_of_supply"]
 
 
-def refresh_products(product_ids) -> int:
+def refresh_rows(product_ids, *, today: datetime.date | None = None) -> list[Inventory]:
     """Recompute the derived fields of every inventory row of `product_ids` and write the rows whose
-    values changed (one bulk update). Returns how many rows changed. Used after demand plans or a
-    product's cost change, which move days of supply and valuation but are not inventory edits."""
-    rows = list(Inventory.objects.filter(product_id__in=set(product_ids)).order_by("pk"))
+    values changed (one bulk update); returns those rows. Used after demand plans, a product's cost or
+    the number of stocking locations changed, which move days of supply and valuation but are not
+    edits of the rows themselves."""
+    ids = {pk for pk in product_ids if pk is not None}
+    if not ids:
+        return []
+    rows = list(Inventory.objects.filter(product_id__in=ids).order_by("pk"))
     before = {row.pk: tuple(getattr(row, f) for f in DERIVED_FIELDS) for row in rows}
-    recompute(rows)
+    recompute(rows, today=today)
     changed = [row for row in rows if tuple(getattr(row, f) for f in DERIVED_FIELDS) != before[row.pk]]
     if changed:
         # Derived values only: neither the version (an open edit form stays valid) nor updated_at (data
         # freshness, FRM-10) moves.
         Inventory.objects.bulk_update(changed, DERIVED_FIELDS, batch_size=500)
-    return len(changed)
+    return changed
+
+
+def refresh_products(product_ids, *, today: datetime.date | None = None) -> int:
+    """`refresh_rows`, answering how many rows changed."""
+    return len(refresh_rows(product_ids, today=today))

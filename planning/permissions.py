@@ -30,6 +30,7 @@ ADD_INVENTORY = "planning.add_inventory"
 CHANGE_INVENTORY = "planning.change_inventory"
 OVERRIDE_INVENTORY_POLICY = "planning.override_inventory_policy"
 VIEW_INVENTORY_SNAPSHOT = "planning.view_inventorysnapshot"
+ADD_INVENTORY_SNAPSHOT = "planning.add_inventorysnapshot"  # month close by hand (admin)
 # Integrations (ERP sync, batches, outbox): INTEG = admin, sop_coordinator.
 VIEW_INTEGRATION_BATCH = "planning.view_integrationbatch"
 ADD_INTEGRATION_BATCH = "planning.add_integrationbatch"  # run an ERP sync

@@ -1,8 +1,9 @@
-"""Console routes of the planning app (catalog: UI-14; demand planning: UI-04)."""
+"""Console routes of the planning app (catalog: UI-14; demand planning: UI-04; supply planning: UI-05)."""
 
 from django.urls import path
 
-from planning import views, views_integrations, views_inventory, views_supply
+from planning import views, views_integrations, views_inventory, views_io, views_supply
+from planning.views_plans import plan_urlpatterns
 
 app_name = "planning"
 urlpatterns = [
@@ -21,17 +22,9 @@ urlpatterns = [
     path("catalog/locations/new/", views.LocationCreateView.as_view(), name="location_create"),
     path("catalog/locations/<int:pk>/edit/", views.LocationUpdateView.as_view(), name="location_edit"),
     path("catalog/locations/<int:pk>/delete/", views.LocationDeleteView.as_view(), name="location_delete"),
-    path("demand/", views.DemandPlanListView.as_view(), name="demand_plan_list"),
-    path("demand/new/", views.DemandPlanCreateView.as_view(), name="demand_plan_create"),
-    path("demand/<int:pk>/", views.DemandPlanDetailView.as_view(), name="demand_plan_detail"),
-    path("demand/<int:pk>/edit/", views.DemandPlanUpdateView.as_view(), name="demand_plan_edit"),
-    path("demand/<int:pk>/submit/", views.DemandPlanSubmitView.as_view(), name="demand_plan_submit"),
-    path("demand/<int:pk>/withdraw/", views.DemandPlanWithdrawView.as_view(), name="demand_plan_withdraw"),
-    path("demand/<int:pk>/approve/", views.DemandPlanApproveView.as_view(), name="demand_plan_approve"),
-    path("demand/<int:pk>/reject/", views.DemandPlanRejectView.as_view(), name="demand_plan_reject"),
-    path("demand/<int:pk>/reopen/", views.DemandPlanReopenView.as_view(), name="demand_plan_reopen"),
-    path("demand/<int:pk>/delete/", views.DemandPlanDeleteView.as_view(), name="demand_plan_delete"),
+    *plan_urlpatterns(views.DEMAND_CONSOLE, "demand", views.DemandPlanViews),
     *views_supply.urlpatterns,
     *views_inventory.urlpatterns,
     *views_integrations.urlpatterns,
+    *views_io.urlpatterns,
 ]

@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.core.exceptions import FieldDoesNotExist
 from django.http import HttpResponseRedirect
 from django.urls import reverse, reverse_lazy
-from django.views.generic import FormView, RedirectView, TemplateView, View
+from django.views.generic import FormView, RedirectView, TemplateView
 
 from genxsop import errors
 from genxsop.console import (
@@ -25,9 +25,18 @@ from governance.choices import Source
 from governance.selectors import audit_history
 from planning import permissions as perms
 from planning import selectors, services
-from planning.choices import DemandPlanStatus, LocationType, ProductStatus
+from planning.choices import LocationType, ProductStatus
 from planning.forms import CategoryForm, DemandPlanForm, LocationForm, ProductForm, ReasonForm, category_options
-from planning.models import Product
+from planning.models import DemandPlan, Product
+from planning.views_plans import (
+    PlanBulkView,
+    PlanConsole,
+    PlanCreateView,
+    PlanDetailView,
+    PlanListView,
+    PlanTransitionView,
+    PlanUpdateView,
+)
 
 EMPTY = "\u2014"
 
@@ -86,35 +95,41 @@ class ProductObjectMixin(SelectedObjectMixin):
     context_object_name = "product"
 
 
-HISTORY_FIELD_LABELS = {"category_id": "Category", "sku": "SKU", "abc_class": "ABC class"}
+HISTORY_FIELD_LABELS = {"category_id": "Category", "sku": "SKU", "abc_class": "ABC class", "location_id": "Location"}
 
 
-def _field_label(name: str) -> str:
+def _field_label(name: str, model=Product) -> str:
     if name in HISTORY_FIELD_LABELS:
         return HISTORY_FIELD_LABELS[name]
     try:
-        return str(Product._meta.get_field(name).verbose_name).capitalize()
+        return str(model._meta.get_field(name).verbose_name).capitalize()
     except FieldDoesNotExist:  # a field removed since the event was written keeps its raw name
         return name.replace("_", " ").capitalize()
 
 
-def _history_rows(events, category_names: dict[str, str]) -> list[dict]:
+def history_rows(events, *, model, names: dict[str, dict[str, str]], choices: dict) -> list[dict]:
+    """History tab rows (UI-22) of `model`'s audit events: labelled fields, before and after values.
+
+    `names` maps an id field to {id: display name} (a category's name, a location's code);
+    `choices` maps a field to its TextChoices, so stored codes show as their labels.
+    """
+
     def shown(name, value):
         if value is None or value == "":
             return EMPTY
-        if name == "category_id":
-            return category_names.get(str(value), f"#{value}")
-        if name == "status":
-            return ProductStatus(value).label if value in ProductStatus.values else value
+        if name in names:
+            return names[name].get(str(value), f"#{value}")
+        if name in choices:
+            return choices[name](value).label if value in choices[name].values else value
         return value
 
     rows = []
     for event in events:
         before, after = event.before or {}, event.after or {}
-        names = event.changed_fields or sorted(set(before) | set(after))
+        fields = event.changed_fields or sorted(set(before) | set(after))
         if event.before is None:
             # A creation lists every field; the empty ones say nothing.
-            names = [name for name in names if after.get(name) not in (None, "")]
+            fields = [name for name in fields if after.get(name) not in (None, "")]
         rows.append(
             {
                 "event": event,
@@ -123,15 +138,20 @@ def _history_rows(events, category_names: dict[str, str]) -> list[dict]:
                 "source": Source(event.source).label if event.source in Source.values else event.source,
                 "changes": [
                     {
-                        "field": _field_label(name),
+                        "field": _field_label(name, model),
                         "before": shown(name, before.get(name)) if event.before is not None else None,
                         "after": shown(name, after.get(name)) if event.after is not None else None,
                     }
-                    for name in names
+                    for name in fields
                 ],
             }
         )
     return rows
+
+
+def _history_rows(events, category_names: dict[str, str]) -> list[dict]:
+    return history_rows(events, model=Product, names={"category_id": category_names},
+                        choices={"status": ProductStatus})  # fmt: skip
 
 
 class ProductDetailView(CatalogMixin, ProductObjectMixin, TemplateView):
@@ -404,87 +424,49 @@ class LocationDeleteView(ServiceDeleteMixin, LocationObjectMixin, CatalogMixin, 
 
 # Demand plans (UI-04) -----------------------------------------------------------
 
+DEMAND_CONSOLE = PlanConsole(
+    name="demand_plan", label="Demand plan", section="Demand Planning", model=DemandPlan,
+    view_perm=perms.VIEW_DEMAND_PLAN, add_perm=perms.ADD_DEMAND_PLAN, change_perm=perms.CHANGE_DEMAND_PLAN,
+    submit_perm=perms.SUBMIT_DEMAND_PLAN, approve_perm=perms.APPROVE_DEMAND_PLAN,
+    list_selector=selectors.demand_plan_list,
+    get_selector=selectors.demand_plan_get, versions_selector=selectors.demand_plan_versions,
+    allowed_actions=services.demand_plan_allowed_actions,
+    services={
+        "update": services.demand_plan_update, "submit": services.demand_plan_submit,
+        "withdraw": services.demand_plan_withdraw, "approve": services.demand_plan_approve,
+        "reject": services.demand_plan_reject, "reopen": services.demand_plan_reopen,
+        "delete": services.demand_plan_delete, "bulk": services.demand_plan_bulk_transition,
+    },
+    version_columns=[("forecast_qty", "Forecast"), ("adjusted_qty", "Adjusted"), ("consensus_qty", "Consensus"),
+                     ("confidence", "Confidence"), ("notes", "Notes")],
+)  # fmt: skip
 
-class DemandPlanMixin(ConsolePermissionMixin):
-    permission_required = perms.VIEW_DEMAND_PLAN
 
-
-class DemandPlanListView(ListMixin, DemandPlanMixin, TemplateView):
-    """The plans grid: current rows, filtered through DemandPlanFilterSet, actions per row."""
-
+class DemandPlanListView(PlanListView):
+    console = DEMAND_CONSOLE
     template_name = "planning/demand_plan_list.html"
-    list_selector = staticmethod(selectors.demand_plan_list)
-    filter_keys = ("search", "status", "period_from", "period_to", "region", "channel")
-    add_permission = perms.ADD_DEMAND_PLAN
+    filter_keys = ("search", "status", "period_from", "period_to", "region", "channel", "category_id")
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        context["rows"] = [
-            {"plan": plan, "actions": services.demand_plan_allowed_actions(user=user, plan=plan)}
-            for plan in context["page"].object_list
-        ]
-        context["status_choices"] = DemandPlanStatus.choices
+        context["category_choices"] = (
+            category_options(selectors.category_list(user=user)) if user.has_perm(perms.VIEW_CATEGORY) else []
+        )
         return context
 
 
-class DemandPlanObjectMixin(SelectedObjectMixin):
-    object_selector = staticmethod(selectors.demand_plan_get)
-    context_object_name = "plan"
-
-
-VERSION_COLUMNS = [
-    ("forecast_qty", "Forecast"),
-    ("adjusted_qty", "Adjusted"),
-    ("consensus_qty", "Consensus"),
-    ("confidence", "Confidence"),
-    ("notes", "Notes"),
-]
-
-
-class DemandPlanDetailView(DemandPlanMixin, DemandPlanObjectMixin, TemplateView):
-    """Header with status and allowed actions; tabs Details, Versions (WF-12) and History (audit)."""
-
+class DemandPlanDetailView(PlanDetailView):
+    console = DEMAND_CONSOLE
     template_name = "planning/demand_plan_detail.html"
-    tabs = ("details", "versions", "history")
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        user = self.request.user
-        plan = self.object
-        context["actions"] = services.demand_plan_allowed_actions(user=user, plan=plan)
-        tab = self.request.GET.get("tab")
-        context["tab"] = tab if tab in self.tabs else "details"
-        if context["tab"] == "versions":
-            context["versions"] = [
-                {
-                    "row": row,
-                    "cells": [
-                        {"value": row[name], "changed": name in row["changed_fields"] and row["version"] > 1}
-                        for name, _ in VERSION_COLUMNS
-                    ],
-                }
-                for row in selectors.demand_plan_versions(user=user, pk=plan.pk)
-            ]
-            context["version_columns"] = [label for _, label in VERSION_COLUMNS]
-        elif context["tab"] == "history":
-            target = plan.history_of_id or plan.pk
-            context["history"] = _history_rows(
-                audit_history(user=user, target_type="demand_plan", target_id=target), {}
-            )
-        return context
 
 
-class DemandPlanFormMixin(ServiceFormMixin, DemandPlanMixin):
+class DemandPlanFormMixin:
+    console = DEMAND_CONSOLE
     form_class = DemandPlanForm
-    template_name = "planning/demand_plan_form.html"
-
-    def success_url_for(self, obj) -> str:
-        return reverse("planning:demand_plan_detail", args=[obj.pk])
 
 
-class DemandPlanCreateView(DemandPlanFormMixin, FormView):
-    permission_required = (perms.VIEW_DEMAND_PLAN, perms.ADD_DEMAND_PLAN)
+class DemandPlanCreateView(DemandPlanFormMixin, PlanCreateView):
     success_message = "Demand plan for {object.product.sku} {object.period:%b %Y} created."
 
     def get_form_kwargs(self):
@@ -497,27 +479,8 @@ class DemandPlanCreateView(DemandPlanFormMixin, FormView):
         return services.demand_plan_create(actor=self.request.user, product=product, data=data)
 
 
-class DemandPlanUpdateView(DemandPlanObjectMixin, DemandPlanFormMixin, FormView):
-    """Edits draft or rejected plans; any other state returns to the plan with the refusal."""
-
-    permission_required = (perms.VIEW_DEMAND_PLAN, perms.CHANGE_DEMAND_PLAN)
+class DemandPlanUpdateView(DemandPlanFormMixin, PlanUpdateView):
     success_message = "Demand plan for {object.product.sku} {object.period:%b %Y} saved (version {object.version})."
-
-    def dispatch(self, request, *args, **kwargs):
-        # Permissions first (403 for roles that cannot edit at all), then the plan's state.
-        if request.user.is_authenticated and self.has_permission():
-            plan = self.object
-            if "edit" not in services.demand_plan_allowed_actions(user=request.user, plan=plan):
-                messages.error(
-                    request, f"This demand plan is {plan.get_status_display().lower()}; it cannot be edited."
-                )
-                return HttpResponseRedirect(reverse("planning:demand_plan_detail", args=[plan.pk]))
-        return super().dispatch(request, *args, **kwargs)
-
-    def get_form_kwargs(self):
-        kwargs = super().get_form_kwargs()
-        kwargs["editing"] = True
-        return kwargs
 
     def get_initial(self):
         plan = self.object
@@ -529,82 +492,15 @@ class DemandPlanUpdateView(DemandPlanObjectMixin, DemandPlanFormMixin, FormView)
             "expected_version": plan.version,
         }
 
-    def save(self, data):
-        expected = data.pop("expected_version", None)
-        return services.demand_plan_update(
-            actor=self.request.user, plan=self.object, data=data, expected_version=expected
-        )
+
+class DemandPlanTransitionView(PlanTransitionView):
+    console = DEMAND_CONSOLE
 
 
-class DemandPlanTransitionView(DemandPlanMixin, DemandPlanObjectMixin, View):
-    """POST-only workflow action (WF-10). The services check permission and state; a refusal other
-    than 403/404 returns to the page with the message. `reason` carries the dialog's reason."""
-
-    http_method_names = ["post"]
-    action = ""
-    done = ""
-
-    def perform(self, plan, reason: str):
-        raise NotImplementedError
-
-    def post(self, request, *args, **kwargs):
-        plan = self.object
-        detail = reverse("planning:demand_plan_detail", args=[plan.pk])
-        label = f"{plan.product.sku} {plan.period:%b %Y}"
-        try:
-            self.perform(plan, (request.POST.get("reason") or "").strip())
-        except errors.DomainError as exc:
-            raise_page_error(exc)
-            message = exc.message
-            for field_messages in (exc.fields or {}).values():
-                message = " ".join(str(m) for m in field_messages)
-            messages.error(request, message)
-            return HttpResponseRedirect(safe_next(request, detail))
-        messages.success(request, f"Demand plan {label} {self.done}.")
-        if self.action == "delete":
-            detail = reverse("planning:demand_plan_list")
-            target = request.POST.get("next") or ""
-            return HttpResponseRedirect(detail if f"/{plan.pk}/" in target else safe_next(request, detail))
-        return HttpResponseRedirect(safe_next(request, detail))
+class DemandPlanBulkView(PlanBulkView):
+    console = DEMAND_CONSOLE
 
 
-class DemandPlanSubmitView(DemandPlanTransitionView):
-    action, done = "submit", "submitted"
-
-    def perform(self, plan, reason):
-        services.demand_plan_submit(actor=self.request.user, plan=plan, comment=reason)
-
-
-class DemandPlanWithdrawView(DemandPlanTransitionView):
-    action, done = "withdraw", "withdrawn"
-
-    def perform(self, plan, reason):
-        services.demand_plan_withdraw(actor=self.request.user, plan=plan, comment=reason)
-
-
-class DemandPlanApproveView(DemandPlanTransitionView):
-    action, done = "approve", "approved"
-
-    def perform(self, plan, reason):
-        services.demand_plan_approve(actor=self.request.user, plan=plan, comment=reason)
-
-
-class DemandPlanRejectView(DemandPlanTransitionView):
-    action, done = "reject", "rejected"
-
-    def perform(self, plan, reason):
-        services.demand_plan_reject(actor=self.request.user, plan=plan, comment=reason)
-
-
-class DemandPlanReopenView(DemandPlanTransitionView):
-    action, done = "reopen", "reopened"
-
-    def perform(self, plan, reason):
-        services.demand_plan_reopen(actor=self.request.user, plan=plan, reason=reason)
-
-
-class DemandPlanDeleteView(DemandPlanTransitionView):
-    action, done = "delete", "deleted"
-
-    def perform(self, plan, reason):
-        services.demand_plan_delete(actor=self.request.user, plan=plan)
+class DemandPlanViews:
+    List, Create, Detail, Update = DemandPlanListView, DemandPlanCreateView, DemandPlanDetailView, DemandPlanUpdateView
+    Transition, Bulk = DemandPlanTransitionView, DemandPlanBulkView

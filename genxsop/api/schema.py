@@ -98,6 +98,10 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
 
 
 ID_PARAMETER = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Integer id of the row.")
+IF_MATCH_PARAMETER = OpenApiParameter(
+    "If-Match", str, OpenApiParameter.HEADER, required=False,
+    description='Optimistic concurrency (WF-05): the ETag of the detail response, `W/"<version>"`.',
+)  # fmt: skip
 
 
 def drop_trailing_slash_aliases(endpoints):

@@ -11,11 +11,14 @@ Then it adds its writes (`create`, `update` with `partial_update` calling it, `d
 each validating the body, calling one service and answering through `_render`.
 """
 
+import re
+
 from rest_framework import status, viewsets
 from rest_framework.response import Response
 
 from genxsop.api.filters import FilterSetSchemaBackend
 from genxsop.api.permissions import HasActionPermission
+from genxsop.errors import ValidationFailed
 
 
 # No class docstring: drf-spectacular would show it as the description of every subclass without one.
@@ -49,3 +52,30 @@ class ServiceViewSet(viewsets.GenericViewSet):
     def _render(self, instance, status_code=status.HTTP_200_OK) -> Response:
         serializer_class = self.detail_serializer_class or self.serializer_class
         return Response(serializer_class(instance, context=self.get_serializer_context()).data, status=status_code)
+
+
+_ETAG_RE = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+
+
+class VersionedRowMixin:
+    """Optimistic concurrency (WF-05) for rows with a `version`: the detail carries `ETag: W/"<version>"`,
+    and writes read the expected version from `If-Match` or the body's `expected_version`."""
+
+    def _render(self, instance, status_code=status.HTTP_200_OK) -> Response:
+        response = super()._render(instance, status_code)
+        response["ETag"] = f'W/"{instance.version}"'
+        return response
+
+    def _expected_version(self, data: dict) -> int | None:
+        """`expected_version` in the body or `If-Match`; both given and different is 400."""
+        header = self.request.headers.get("If-Match")
+        from_header = None
+        if header:
+            match = _ETAG_RE.match(header)
+            if not match:
+                raise ValidationFailed('If-Match must be the ETag of the row, e.g. W/"3".', code="INVALID_PARAMETER")
+            from_header = int(match.group(1))
+        from_body = data.pop("expected_version", None)
+        if from_header is not None and from_body is not None and from_header != from_body:
+            raise ValidationFailed(fields={"expected_version": ["Disagrees with the If-Match header."]})
+        return from_body if from_body is not None else from_header

@@ -160,7 +160,7 @@ class LocationDetailSerializer(LocationSerializer):
         return 0
 
     def get_supply_plan_rows(self, location: Location) -> int:
-        return 0
+        return location.supply_plans.filter(is_current=True).count()
 
 
 class LocationCreateInputSerializer(serializers.Serializer):
@@ -203,15 +203,15 @@ def _user_name(user) -> str | None:
     return user.full_name if user is not None else None
 
 
-class DemandPlanSerializer(serializers.ModelSerializer):
-    """A demand plan row, live or history (API-DEM representation)."""
+class PlanSerializer(serializers.ModelSerializer):
+    """What every plan representation carries (API-11): product reference, history link, users with
+    display names and `allowed_actions`. Subclasses set `allowed_actions_of` and their Meta."""
+
+    allowed_actions_of = None  # staticmethod(services.<kind>_allowed_actions)
 
     product_id = serializers.IntegerField(read_only=True)
     sku = serializers.CharField(source="product.sku", read_only=True)
     product_name = serializers.CharField(source="product.name", read_only=True)
-    demand_qty = serializers.DecimalField(
-        max_digits=12, decimal_places=2, read_only=True, help_text="FRM-01: consensus, else adjusted, else forecast."
-    )
     history_of = serializers.IntegerField(source="history_of_id", allow_null=True, read_only=True)
     created_by = serializers.IntegerField(source="created_by_id", allow_null=True, read_only=True)
     updated_by = serializers.IntegerField(source="updated_by_id", allow_null=True, read_only=True)
@@ -225,17 +225,13 @@ class DemandPlanSerializer(serializers.ModelSerializer):
     rejected_by_name = serializers.SerializerMethodField()
     allowed_actions = serializers.SerializerMethodField(help_text="Actions the caller may take now (WF-04).")
 
-    class Meta:
-        model = DemandPlan
-        fields = [
-            "id", "product_id", "sku", "product_name", "period", "region", "channel", "forecast_qty",
-            "adjusted_qty", "actual_qty", "consensus_qty", "demand_qty", "confidence", "notes", "status",
-            "version", "is_current", "history_of", "source", "change_reason", "created_by", "created_by_name",
-            "updated_by", "updated_by_name", "submitted_by", "submitted_by_name", "submitted_at", "approved_by",
-            "approved_by_name", "approved_at", "rejected_by", "rejected_by_name", "rejected_at", "locked_at",
-            "actual_updated_at", "created_at", "updated_at", "allowed_actions",
-        ]  # fmt: skip
-        read_only_fields = fields
+    # Fields every plan lists after its own content fields.
+    WORKFLOW_FIELDS = [
+        "status", "version", "is_current", "history_of", "source", "change_reason", "created_by", "created_by_name",
+        "updated_by", "updated_by_name", "submitted_by", "submitted_by_name", "submitted_at", "approved_by",
+        "approved_by_name", "approved_at", "rejected_by", "rejected_by_name", "rejected_at", "locked_at",
+        "actual_updated_at", "created_at", "updated_at", "allowed_actions",
+    ]  # fmt: skip
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_created_by_name(self, plan) -> str | None:
@@ -259,7 +255,26 @@ class DemandPlanSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_allowed_actions(self, plan) -> list[str]:
-        return demand_plan_allowed_actions(user=self.context["request"].user, plan=plan)
+        return type(self).allowed_actions_of(user=self.context["request"].user, plan=plan)
+
+
+class DemandPlanSerializer(PlanSerializer):
+    """A demand plan row, live or history (API-DEM representation)."""
+
+    allowed_actions_of = staticmethod(demand_plan_allowed_actions)
+
+    demand_qty = serializers.DecimalField(
+        max_digits=12, decimal_places=2, read_only=True, help_text="FRM-01: consensus, else adjusted, else forecast."
+    )
+
+    class Meta:
+        model = DemandPlan
+        fields = [
+            "id", "product_id", "sku", "product_name", "period", "region", "channel", "forecast_qty",
+            "adjusted_qty", "actual_qty", "consensus_qty", "demand_qty", "confidence", "notes",
+            *PlanSerializer.WORKFLOW_FIELDS,
+        ]  # fmt: skip
+        read_only_fields = fields
 
 
 def _qty_field(**kwargs):
@@ -314,28 +329,48 @@ class DemandPlanActualInputSerializer(serializers.Serializer):
     expected_version = serializers.IntegerField(min_value=1, required=False)
 
 
-class DemandPlanActionInputSerializer(serializers.Serializer):
+class PlanActionInputSerializer(serializers.Serializer):
     comment = StrictCharField(max_length=2000, required=False, allow_blank=True)
     comments = StrictCharField(max_length=2000, required=False, allow_blank=True, help_text="Alias of comment.")
     expected_version = serializers.IntegerField(min_value=1, required=False)
 
 
-class DemandPlanReopenInputSerializer(serializers.Serializer):
+class PlanReopenInputSerializer(serializers.Serializer):
     reason = StrictCharField(max_length=2000, help_text="Required: why the approved plan is reopened.")
     expected_version = serializers.IntegerField(min_value=1, required=False)
 
 
-class DemandPlanVersionSerializer(serializers.Serializer):
+class PlanBulkInputSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=500,
+                                help_text="1 to 500 plan ids; each runs in its own transaction.")  # fmt: skip
+    comments = StrictCharField(max_length=2000, required=False, allow_blank=True)
+    comment = StrictCharField(max_length=2000, required=False, allow_blank=True, help_text="Alias of comments.")
+
+
+class PlanBulkErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class PlanBulkResultSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    ok = serializers.BooleanField()
+    status = serializers.CharField(required=False, help_text="The plan's status after the action, when ok.")
+    error = PlanBulkErrorSerializer(required=False, help_text="Why this id failed, when not ok.")
+
+
+class PlanBulkResponseSerializer(serializers.Serializer):
+    results = PlanBulkResultSerializer(many=True)
+    succeeded = serializers.IntegerField()
+    failed = serializers.IntegerField()
+
+
+class PlanVersionSerializer(serializers.Serializer):
+    """The fields every plan version row has (API-DEM-15, API-SUP-14); subclasses add the content."""
+
     id = serializers.IntegerField()
     version = serializers.IntegerField()
     is_current = serializers.BooleanField()
-    forecast_qty = serializers.DecimalField(max_digits=12, decimal_places=2)
-    adjusted_qty = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
-    consensus_qty = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
-    actual_qty = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
-    demand_qty = serializers.DecimalField(max_digits=12, decimal_places=2)
-    confidence = serializers.DecimalField(max_digits=5, decimal_places=2, allow_null=True)
-    notes = serializers.CharField()
     status_at_version = serializers.CharField()
     source = serializers.CharField()
     change_reason = serializers.CharField()
@@ -343,3 +378,13 @@ class DemandPlanVersionSerializer(serializers.Serializer):
     changed_by = serializers.IntegerField(allow_null=True)
     changed_by_name = serializers.CharField(allow_null=True)
     changed_at = serializers.DateTimeField()
+
+
+class DemandPlanVersionSerializer(PlanVersionSerializer):
+    forecast_qty = serializers.DecimalField(max_digits=12, decimal_places=2)
+    adjusted_qty = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    consensus_qty = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    actual_qty = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True)
+    demand_qty = serializers.DecimalField(max_digits=12, decimal_places=2)
+    confidence = serializers.DecimalField(max_digits=5, decimal_places=2, allow_null=True)
+    notes = serializers.CharField()

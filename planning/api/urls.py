@@ -5,7 +5,7 @@ Each area keeps its routes in its own module; the order below matters where a fi
 """
 
 from genxsop.api.routers import OptionalSlashRouter
-from planning.api import integration_urls, inventory_urls, supply_urls
+from planning.api import integration_urls, inventory_urls, io_urls, supply_urls
 from planning.api.demand_views import DemandPlanViewSet
 from planning.api.views import CategoryViewSet, LocationViewSet, ProductViewSet
 
@@ -18,6 +18,7 @@ router.register("locations", LocationViewSet, basename="location")
 router.register("demand/plans", DemandPlanViewSet, basename="demand-plan")
 
 urlpatterns = [
+    *io_urls.urlpatterns,
     *supply_urls.urlpatterns,
     *inventory_urls.urlpatterns,
     *integration_urls.urlpatterns,

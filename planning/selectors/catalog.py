@@ -1,11 +1,12 @@
 """Read paths of the planning app: querysets already scoped to the caller."""
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 
 from genxsop.errors import NotFound
 from genxsop.filters import filter_queryset
 from planning.filtersets import DemandPlanFilterSet, LocationFilterSet, ProductFilterSet
 from planning.models import Category, DemandPlan, Location, Product
+from planning.selectors.plans import plan_versions
 
 
 def product_list(*, user, filters: dict | None = None) -> QuerySet[Product]:
@@ -84,24 +85,4 @@ VERSION_FIELDS = ["forecast_qty", "adjusted_qty", "consensus_qty", "confidence",
 def demand_plan_versions(*, user, pk) -> list[dict]:
     """WF-12: every version of a plan (the live row and its history rows), newest first, with the
     content fields that changed relative to the previous version. `pk` may name a history row."""
-    plan = demand_plan_get(user=user, pk=pk)
-    live_id = plan.history_of_id or plan.pk
-    rows = list(
-        DemandPlan.objects.filter(Q(pk=live_id) | Q(history_of_id=live_id))
-        .select_related("updated_by", "created_by")
-        .order_by("-version")
-    )
-    out = []
-    for index, row in enumerate(rows):
-        previous = rows[index + 1] if index + 1 < len(rows) else None
-        changed = [f for f in VERSION_FIELDS if previous is None or getattr(previous, f) != getattr(row, f)]
-        author = row.updated_by or row.created_by
-        out.append({
-            "id": row.pk, "version": row.version, "is_current": row.is_current,
-            **{f: getattr(row, f) for f in VERSION_FIELDS}, "actual_qty": row.actual_qty,
-            "demand_qty": row.demand_qty, "status_at_version": row.status, "source": row.source,
-            "change_reason": row.change_reason, "changed_fields": changed,
-            "changed_by": author.pk if author else None, "changed_by_name": author.full_name if author else None,
-            "changed_at": row.updated_at,
-        })  # fmt: skip
-    return out
+    return plan_versions(demand_plan_get(user=user, pk=pk), fields=VERSION_FIELDS, extra=("actual_qty", "demand_qty"))

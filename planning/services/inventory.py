@@ -4,7 +4,12 @@ Quantities and policy levels are written here; status, valuation and days of sup
 by `planning.inventory_rules` on every write and never accepted from a caller.
 """
 
+import datetime
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
+from django.db.models import DecimalField
 from django.utils import timezone
 
 from genxsop.errors import Conflict, StaleVersion, ValidationFailed
@@ -12,16 +17,20 @@ from genxsop.services import require_perm, save_or_conflict, snapshot, validate_
 from governance import audit, bus
 from planning import events, inventory_rules
 from planning import permissions as perms
-from planning.choices import PolicySource
-from planning.models import Inventory, Location, Product
+from planning.choices import PolicySource, SnapshotSource
+from planning.models import Inventory, InventorySnapshot, Location, Product
 
 __all__ = [
     "INVENTORY_POLICY_FIELDS",
     "INVENTORY_QUANTITY_FIELDS",
+    "SNAPSHOT_FIELDS",
     "inventory_create",
     "inventory_policy_override",
+    "inventory_refresh_on_event",
     "inventory_refresh_products",
+    "inventory_snapshot_capture",
     "inventory_update",
+    "previous_month",
 ]
 
 INVENTORY_QUANTITY_FIELDS = ["on_hand_qty", "allocated_qty", "in_transit_qty", "last_receipt_date", "last_issue_date"]
@@ -40,6 +49,23 @@ def _refuse_derived(data: dict) -> None:
 def _check_version(row: Inventory, expected_version: int | None) -> None:
     if expected_version is not None and expected_version != row.version:
         raise StaleVersion(context={"current_version": row.version, "expected_version": expected_version})
+
+
+def _clean_fields(row: Inventory, exclude: list[str]) -> None:
+    """Field types and ranges first (strings from files or the ERP become numbers), so that the policy
+    order and the derived values are computed on clean values."""
+    try:
+        row.clean_fields(exclude=exclude)
+    except DjangoValidationError as exc:
+        raise ValidationFailed(fields=exc.message_dict) from None
+
+
+def _quantize(row: Inventory) -> None:
+    # As stored, so that the audit snapshot shows "30.00" like every later read, not the "30" typed in.
+    for field in row._meta.concrete_fields:
+        value = getattr(row, field.attname)
+        if isinstance(field, DecimalField) and isinstance(value, Decimal):
+            setattr(row, field.attname, value.quantize(Decimal(1).scaleb(-field.decimal_places)))
 
 
 def _check_policy_order(row: Inventory) -> None:
@@ -74,10 +100,15 @@ def inventory_create(*, actor, product: Product, location: Location, data: dict,
     require_perm(actor, perms.ADD_INVENTORY, row)
     if not location.is_active:
         raise Conflict(f"Location {location.code} is deactivated and accepts no new inventory rows.")
+    _clean_fields(row, exclude=["product", "location", "updated_by"])
     _check_policy_order(row)
     inventory_rules.recompute([row])
     validate_instance(row, exclude=["updated_by"])
+    _quantize(row)
     save_or_conflict(row)
+    # One more stocking location splits the product's demand further (k of FRM-05): the other rows'
+    # days of supply move too.
+    inventory_rules.refresh_rows([product.pk])
     audit.record(actor=actor, event_type=events.INVENTORY_CREATED, target=row, after=snapshot(row))
     bus.publish_on_commit(events.INVENTORY_CREATED, inventory_id=row.pk)
     return row
@@ -91,11 +122,13 @@ def _write(*, actor, row: Inventory, changes: dict, event: str, message: str = "
     before = snapshot(row)
     for key, value in changes.items():
         setattr(row, key, value)
+    _clean_fields(row, exclude=["product", "location", "updated_by"])
     _check_policy_order(row)
     inventory_rules.recompute([row])
     row.version += 1
     row.updated_by = actor
     validate_instance(row, exclude=["product", "location", "updated_by"])
+    _quantize(row)
     save_or_conflict(row)
     after = snapshot(row)
     audit.record(actor=actor, event_type=event, target=row, before=before, after=after, message=message,
@@ -122,6 +155,9 @@ def inventory_update(*, actor, inventory: Inventory, data: dict, expected_versio
     changes = _changes(row, data, [*INVENTORY_QUANTITY_FIELDS, *INVENTORY_POLICY_FIELDS])
     if data.get("valuation") is not None and (data["valuation"] != row.valuation or not row.valuation_from_erp):
         changes.update(valuation=data["valuation"], valuation_from_erp=True)
+    elif data.get("valuation") is None and "on_hand_qty" in changes and row.valuation_from_erp:
+        # The ERP's valuation was for the old quantity; without a new one the value is derived again.
+        changes["valuation_from_erp"] = False
     if "snapshot_at" in data:
         changes["snapshot_at"] = data["snapshot_at"]
     elif any(k in changes for k in INVENTORY_QUANTITY_FIELDS):
@@ -157,6 +193,93 @@ def inventory_policy_override(*, actor, inventory: Inventory, data: dict, reason
 
 def inventory_refresh_products(*, product_ids) -> int:
     """System recomputation of the derived fields after demand plans or a product's cost changed
-    (PLN-06). Returns the number of rows whose status, valuation or days of supply moved."""
+    (PLN-06). Returns the number of rows whose status, valuation or days of supply moved and emits
+    planning.inventory.status_recomputed for them.
+
+    Not audited row by row: the values follow from audited changes (the plan, the product), and the
+    rows keep their version, so an edit form opened before stays valid."""
     with transaction.atomic():
-        return inventory_rules.refresh_products(product_ids)
+        changed = inventory_rules.refresh_rows(product_ids)
+        if changed:
+            bus.publish_on_commit(events.INVENTORY_STATUS_RECOMPUTED, inventory_ids=[row.pk for row in changed],
+                                  product_ids=sorted({row.product_id for row in changed}))  # fmt: skip
+        return len(changed)
+
+
+def inventory_refresh_on_event(event: str, payload: dict) -> None:
+    """Bus subscriber (PLN-06): a demand plan or a product changed, so the product's rows are recomputed.
+
+    Demand plan events and product events carry `product_id`; anything else is ignored. Idempotent."""
+    product_id = payload.get("product_id")
+    if product_id is not None:
+        inventory_refresh_products(product_ids=[product_id])
+
+
+# Month-end snapshots (PLN-07, OPS-41) ---------------------------------------------
+
+SNAPSHOT_FIELDS = ["on_hand_qty", "allocated_qty", "in_transit_qty", "safety_stock", "reorder_point", "max_stock",
+                   "valuation", "status"]  # fmt: skip
+
+
+def previous_month(today: datetime.date | None = None) -> datetime.date:
+    """The first day of the month before `today`'s: the month that a month-close run closes."""
+    first = (today or timezone.localdate()).replace(day=1)
+    return (first - datetime.timedelta(days=1)).replace(day=1)
+
+
+@transaction.atomic
+def inventory_snapshot_capture(*, actor, period: datetime.date, source: str = SnapshotSource.MONTH_CLOSE) -> dict:
+    """OPS-41: copy every current inventory row into `inventory_snapshots` for `period` (any day of the
+    month; stored as its first day), one snapshot per product and location.
+
+    Idempotent per period: a second run updates only the snapshots whose values moved and leaves the
+    rest alone. A month-close run keeps snapshots the ERP delivered for that key. `actor` None is the
+    system (the schedule and the command); a person needs add_inventorysnapshot. Set-based: a fixed
+    number of queries for any number of rows. Each snapshot written gets a
+    planning.inventory_snapshot.captured audit row; emits the same event once with the counts.
+    Returns `{period, created, updated, unchanged, kept}`."""
+    if source not in SnapshotSource.values:
+        raise ValidationFailed(fields={"source": [f"One of {', '.join(SnapshotSource.values)}."]})
+    if actor is not None:
+        require_perm(actor, perms.ADD_INVENTORY_SNAPSHOT)
+    period = period.replace(day=1)
+    rows = Inventory.objects.all() if actor is None else Inventory.objects.for_user(actor, "change")
+    rows = list(rows.order_by("pk").values("product_id", "location_id", *SNAPSHOT_FIELDS))
+    existing = {(s.product_id, s.location_id): s for s in InventorySnapshot.objects.filter(period=period)}
+    now = timezone.now()
+    created, updated, unchanged, kept = [], [], 0, 0
+    audit_entries = []
+    for values in rows:
+        key = (values["product_id"], values["location_id"])
+        current = existing.get(key)
+        if current is None:
+            snap = InventorySnapshot(period=period, source=source, captured_at=now, **values)
+            created.append(snap)
+            continue
+        if source == SnapshotSource.MONTH_CLOSE and current.source == SnapshotSource.ERP:
+            kept += 1
+            continue
+        if all(getattr(current, f) == values[f] for f in SNAPSHOT_FIELDS) and current.source == source:
+            unchanged += 1
+            continue
+        before = snapshot(current)
+        for name in SNAPSHOT_FIELDS:
+            setattr(current, name, values[name])
+        current.source, current.captured_at = source, now
+        updated.append(current)
+        audit_entries.append({"before": before, "target": current})
+    InventorySnapshot.objects.bulk_create(created, batch_size=1000)
+    InventorySnapshot.objects.bulk_update(updated, [*SNAPSHOT_FIELDS, "source", "captured_at"], batch_size=1000)
+    audit_entries += [{"before": None, "target": snap} for snap in created]
+    audit.record_many(
+        [{"actor": actor, "event_type": events.INVENTORY_SNAPSHOT_CAPTURED, "target": e["target"],
+          "before": e["before"], "after": snapshot(e["target"]), "metadata": {"period": f"{period:%Y-%m}",
+                                                                                "source": source}}
+         for e in audit_entries]
+    )  # fmt: skip
+    result = {"period": period, "created": len(created), "updated": len(updated), "unchanged": unchanged,
+              "kept": kept}  # fmt: skip
+    if created or updated:
+        bus.publish_on_commit(events.INVENTORY_SNAPSHOT_CAPTURED, period=f"{period:%Y-%m}", created=len(created),
+                              updated=len(updated))  # fmt: skip
+    return result

@@ -6,16 +6,18 @@ particular to supply: the (product, period, location) key and the active-locatio
 
 from django.db import transaction
 
-from genxsop.errors import Conflict
+from genxsop.errors import Conflict, InvalidStateTransition, ValidationFailed
+from genxsop.services import require_perm
 from planning import permissions as perms
-from planning.choices import PlanSource
-from planning.models import Location, Product, SupplyPlan
+from planning.choices import PlanSource, PlanStatus
+from planning.models import DEFAULT_LOCATION_CODE, Location, Product, SupplyPlan
 from planning.services import plans
 from planning.services.plans import PlanKind, normalise_period
 
 __all__ = [
     "SUPPLY_PLAN",
     "SUPPLY_PLAN_CONTENT_FIELDS",
+    "supply_gap_close",
     "supply_plan_allowed_actions",
     "supply_plan_approve",
     "supply_plan_bulk_transition",
@@ -143,3 +145,54 @@ def supply_plan_bulk_transition(*, actor, action: str, ids: list, comment: str =
 def supply_plan_allowed_actions(*, user, plan: SupplyPlan) -> list[str]:
     """WF-04: the actions `user` may take on `plan` now (role, change scope, state, ACC-05)."""
     return plans.plan_allowed_actions(SUPPLY_PLAN, user=user, plan=plan)
+
+
+def _units(qty) -> str:
+    return f"{qty.normalize():,f}"
+
+
+@transaction.atomic
+def supply_gap_close(*, actor, product: Product, period, location: Location | None = None,
+                     expected_version: int | None = None) -> SupplyPlan:  # fmt: skip
+    """Propose the supply that closes a product-period's coverage shortfall (UI-05 "Close gap").
+
+    The shortfall is max(0, -coverage_gap_qty) of FRM-02 over the actor's scope; none is 409
+    BUSINESS_RULE_VIOLATION. It is added to `planned_prod_qty` of the product's current supply row
+    at `location` (default: the location whose row plans the most, else Main): through
+    supply_plan_update when that row is draft or rejected (a new version), through
+    supply_plan_create (a draft) when there is none. A submitted, approved or locked row is 409
+    INVALID_STATE_TRANSITION: it has to be withdrawn or reopened first. Needs change_supplyplan
+    (and add_supplyplan to create). Emits what those services emit.
+    """
+    from planning.selectors import gap_analysis
+
+    require_perm(actor, perms.CHANGE_SUPPLY_PLAN)
+    period = normalise_period(period)
+    items = gap_analysis(user=actor, params={"period": period.isoformat(), "product_id": str(product.pk)})
+    shortfall = max([-item["coverage_gap_qty"] for item in items if item["product_id"] == product.pk] or [0])
+    if shortfall <= 0:
+        raise Conflict(f"There is no coverage gap to close for {product.sku} in {period:%b %Y}.")
+    rows = SupplyPlan.objects.scope_for(actor, "view").filter(product_id=product.pk, period=period, is_current=True)
+    if location is None:
+        row = max(rows.select_related("location"), key=lambda r: (r.planned_prod_qty or 0, -r.pk), default=None)
+        if row is not None:
+            location = row.location
+        else:
+            location = Location.objects.filter(code=DEFAULT_LOCATION_CODE).first()
+            if location is None:
+                raise ValidationFailed(fields={"location": [f"Unknown location {DEFAULT_LOCATION_CODE}."]})
+    else:
+        row = rows.filter(location_id=location.pk).first()
+    reason = f"Closes the coverage gap of {_units(shortfall)} units."
+    if row is None:
+        data = {"period": period, "planned_prod_qty": shortfall, "change_reason": reason}
+        return supply_plan_create(actor=actor, product=product, location=location, data=data)
+    if row.status not in (PlanStatus.DRAFT, PlanStatus.REJECTED):
+        raise InvalidStateTransition(
+            f"The supply plan of {product.sku} for {period:%b %Y} at {location.code} is "
+            f"{row.get_status_display().lower()}; withdraw or reopen it before closing the gap.",
+            context={"current_status": row.status, "action": "edit", "allowed_actions": plans.allowed_by_state(row)},
+        )
+    planned = (row.planned_prod_qty or 0) + shortfall
+    return supply_plan_update(actor=actor, plan=row, expected_version=expected_version,
+                              data={"planned_prod_qty": planned, "change_reason": reason})  # fmt: skip

@@ -152,6 +152,15 @@
 
   /* Selects that apply on change (page size) ------------------------------- */
   document.addEventListener("change", function (event) {
+    var selectAll = event.target instanceof Element ? event.target.closest("[data-select-all]") : null;
+    if (selectAll) {
+      /* A grid's header box checks every row box that belongs to the named (bulk) form. */
+      var formId = selectAll.getAttribute("data-select-all");
+      document.querySelectorAll("input[type='checkbox'][form='" + formId + "']").forEach(function (box) {
+        box.checked = selectAll.checked;
+      });
+      return;
+    }
     var form = event.target instanceof Element ? event.target.closest("form[data-autosubmit]") : null;
     if (form) {
       form.submit();

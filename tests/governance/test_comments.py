@@ -90,3 +90,14 @@ def test_readers_of_the_entity_only(users, plan, api_client_for, make_user):
     assert response.status_code == 400
     assert "entity_type" in response.json()["error"]["details"]["fields"]
     assert api_client_for(users[Role.DEMAND_PLANNER]).get(URL).status_code == 400
+
+
+def test_the_plan_page_shows_the_decisions_on_its_comments_tab(users, plan, client):
+    services.demand_plan_reject(actor=users[Role.EXECUTIVE], plan=plan, comment="EU split looks off")
+    client.force_login(users[Role.DEMAND_PLANNER])
+    page = client.get(f"/demand/{plan.pk}/?tab=comments")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "EU split looks off" in html
+    assert "Rejection" in html
+    assert users[Role.EXECUTIVE].full_name in html

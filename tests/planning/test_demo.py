@@ -1,24 +1,67 @@
-"""The demo data loader (DEMO-01…03, DEMO-05)."""
+"""The demo data loader (DEMO-01…07, DEMO-09).
 
+The default data set is loaded once for the module (it takes seconds); each test runs in its own
+transaction on top of it, so tests that reset or reload leave it as it was.
+"""
+
+import datetime
+import hashlib
 import io
-from decimal import Decimal
+import itertools
+from collections import Counter
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from governance.choices import Role, Source
 from governance.models import ApiToken, AuditEvent, User
-from planning import demo
-from planning.choices import LocationType, ProductStatus
-from planning.models import Category, Location, Product
+from planning import demo, demo_check, demo_plans
+from planning.choices import LocationType, PlanStatus, ProductStatus
+from planning.demo_series import FIRST, LAST, generate
+from planning.models import Category, DemandPlan, Inventory, InventorySnapshot, Location, Product, SupplyPlan
 
 pytestmark = pytest.mark.django_db
+
+ANCHOR = "2025-06"
+ANCHOR_DATE = datetime.date(2025, 6, 1)
+CENT = Decimal("0.01")
+
+
+def month(t: int) -> datetime.date:
+    return demo_plans.add_months(ANCHOR_DATE, t)
 
 
 def run_loader(*args: str) -> str:
     out = io.StringIO()
-    call_command("load_demo", *args, stdout=out)
+    call_command("load_demo", "--anchor", ANCHOR, *args, stdout=out)
     return out.getvalue()
+
+
+def wipe() -> None:
+    """Everything the loader writes, in dependency order: the database as before any load."""
+    AuditEvent.objects.all().delete()
+    for model in (InventorySnapshot, Inventory, SupplyPlan, DemandPlan, Product):
+        model.objects.all().delete()
+    for level in (2, 1, 0):
+        Category.objects.filter(level=level).delete()
+    Location.objects.all().delete()
+    ApiToken.objects.all().delete()
+    User.objects.all().delete()
+
+
+@pytest.fixture(scope="module")
+def first_output(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        try:
+            yield run_loader()
+        finally:
+            wipe()
+
+
+@pytest.fixture
+def loaded(first_output):
+    return first_output
 
 
 def catalog_content() -> dict:
@@ -39,9 +82,36 @@ def catalog_content() -> dict:
     # fmt: on
 
 
-@pytest.fixture
-def loaded():
-    return run_loader()
+def _email(user) -> str | None:
+    return user.email if user else None
+
+
+def plan_digest() -> str:
+    """A digest of the business content of every plan, stock row and snapshot (no ids or timestamps)."""
+    # fmt: off
+    lines = sorted(
+        ("D", p.product.sku, p.period, p.region, p.channel, p.version, p.is_current, p.status, p.forecast_qty,
+         p.adjusted_qty, p.actual_qty, p.consensus_qty, p.confidence, p.notes, p.source, p.change_reason,
+         _email(p.created_by), _email(p.submitted_by), _email(p.approved_by))
+        for p in DemandPlan.objects.select_related("product", "created_by", "submitted_by", "approved_by")
+    ) + sorted(
+        ("S", p.product.sku, p.period, p.location.code, p.version, p.status, p.planned_prod_qty, p.actual_prod_qty,
+         p.capacity_max, p.capacity_used, p.supplier_name, p.lead_time_days, p.cost_per_unit, p.constraints,
+         _email(p.approved_by))
+        for p in SupplyPlan.objects.select_related("product", "location", "approved_by")
+    ) + sorted(
+        ("I", r.product.sku, r.location.code, r.on_hand_qty, r.allocated_qty, r.in_transit_qty, r.safety_stock,
+         r.reorder_point, r.max_stock, r.valuation, r.status, r.policy_source)
+        for r in Inventory.objects.select_related("product", "location")
+    ) + sorted(
+        ("N", s.product.sku, s.location.code, s.period, s.on_hand_qty, s.status, s.valuation)
+        for s in InventorySnapshot.objects.select_related("product", "location")
+    )
+    # fmt: on
+    return hashlib.sha256(repr(lines).encode()).hexdigest()
+
+
+# Users, token, catalog (DEMO-01…03, DEMO-05) ----------------------------------------------------
 
 
 def test_creates_one_user_per_role_with_matching_group(loaded):
@@ -81,7 +151,7 @@ def test_scoped_demo_users_hold_their_scopes_and_a_rerun_grants_nothing(loaded):
     ]
     assert [(g["type"], g["code_or_name"], g["access"]) for g in user_scopes(eu)] == [("location", "DC-EU", "change")]
     granted = AuditEvent.objects.filter(event_type="governance.scope.granted").count()
-    demo.load()
+    demo.load(anchor=ANCHOR_DATE)
     assert AuditEvent.objects.filter(event_type="governance.scope.granted").count() == granted
 
 
@@ -90,20 +160,23 @@ def test_demo_people_can_log_in_with_the_demo_password(loaded, settings):
         assert User.objects.get(email=spec.email).check_password(settings.DEMO_PASSWORD)
 
 
-def test_prints_credentials_and_the_token_once():
-    # Given a fresh database, when the loader runs twice
-    first = run_loader()
+def test_prints_credentials_row_counts_and_the_token_once(loaded):
+    # Given the first run's output, when the loader runs again
     second = run_loader()
-    # Then the first run prints every login and the token; the second only says a token exists
+    # Then the first run printed every login, the token and what it created; the second only says a token exists
     for spec in (*demo.ROLE_USERS, *demo.SCOPED_USERS):
-        assert spec.email in first
-        assert spec.role in first
-    assert "Password123!" in first
+        assert spec.email in loaded
+        assert spec.role in loaded
+    assert "Password123!" in loaded
     token = ApiToken.objects.get()
-    assert f"{token.prefix}_" in first
+    assert f"{token.prefix}_" in loaded
     assert f"{token.prefix}_" not in second
     assert "already exists" in second
     assert ApiToken.objects.count() == 1
+    assert "87 inventory rows" in loaded
+    assert f"{DemandPlan.objects.filter(is_current=True).count()} demand plans" in loaded
+    assert "time: " in loaded
+    assert "self-check: 2 critical coverage gaps" in loaded
 
 
 def test_builds_the_three_level_category_tree(loaded):
@@ -185,29 +258,77 @@ def test_every_created_row_has_a_cli_audit_event(loaded):
         (Category, "planning.category.created"),
         (Product, "planning.product.created"),
         (Location, "planning.location.created"),
+        (Inventory, "planning.inventory.created"),
     ]:
         audited = set(AuditEvent.objects.filter(event_type=event_type).values_list("target_id", flat=True))
         assert audited == {str(pk) for pk in model.objects.values_list("pk", flat=True)}, event_type
+    for model, name in [(DemandPlan, "demand_plan"), (SupplyPlan, "supply_plan")]:
+        created = AuditEvent.objects.filter(event_type=f"planning.{name}.created")
+        audited = set(created.values_list("target_id", flat=True))
+        assert audited == {str(pk) for pk in model.objects.filter(is_current=True).values_list("pk", flat=True)}
     discontinued = Product.objects.get(status=ProductStatus.DISCONTINUED)
     assert AuditEvent.objects.filter(
         event_type="planning.product.discontinued", target_id=str(discontinued.pk)
     ).exists()
     catalog_actors = set(
-        AuditEvent.objects.filter(event_type__startswith="planning.").values_list("actor_name", flat=True)
+        AuditEvent.objects.filter(event_type__regex=r"^planning\.(product|category|location)\.").values_list(
+            "actor_name", flat=True
+        )
     )
     assert catalog_actors == {demo.ADMIN_EMAIL}
 
 
+def test_plans_and_stock_are_audited_as_the_people_who_would_have_acted(loaded):
+    actors = Counter(AuditEvent.objects.filter(event_type__regex=r"^planning\.(demand_plan|supply_plan|inventory)\.")
+                     .values_list("event_type", "actor_name"))  # fmt: skip
+    assert set(actors) == {
+        ("planning.demand_plan.created", "demand@genxsop.com"), ("planning.demand_plan.updated", "demand@genxsop.com"),
+        ("planning.demand_plan.submitted", "demand@genxsop.com"),
+        ("planning.demand_plan.approved", "executive@genxsop.com"),
+        ("planning.supply_plan.created", "supply@genxsop.com"),
+        ("planning.supply_plan.submitted", "supply@genxsop.com"),
+        ("planning.supply_plan.approved", "executive@genxsop.com"),
+        ("planning.inventory.created", "inventory@genxsop.com"),
+    }  # fmt: skip
+    approved = DemandPlan.objects.filter(is_current=True, status=PlanStatus.APPROVED).count()
+    assert actors[("planning.demand_plan.approved", "executive@genxsop.com")] == approved
+    history = DemandPlan.objects.filter(is_current=False).count()
+    assert actors[("planning.demand_plan.updated", "demand@genxsop.com")] == history
+    plan = DemandPlan.objects.filter(is_current=True, status=PlanStatus.APPROVED).first()
+    assert (plan.created_by.email, plan.submitted_by.email, plan.approved_by.email) == (
+        "demand@genxsop.com", "demand@genxsop.com", "executive@genxsop.com",
+    )  # fmt: skip
+
+
 def test_second_run_changes_nothing(loaded):
     # Given a loaded database
-    before = catalog_content()
+    before = catalog_content(), plan_digest()
     audit_rows = AuditEvent.objects.count()
     # When the loader runs again
     output = run_loader()
     # Then no row and no audit event was added
     assert AuditEvent.objects.count() == audit_rows
-    assert catalog_content() == before
+    assert (catalog_content(), plan_digest()) == before
     assert "created: nothing" in output
+
+
+def test_the_same_seed_and_anchor_give_the_same_content_in_a_fresh_database(loaded):
+    # Given the content of the module's load and an emptied database
+    expected = catalog_content(), plan_digest()
+    wipe()
+    assert not DemandPlan.objects.exists()
+    # When the loader runs again with the same seed and anchor
+    run_loader("--seed", "42")
+    # Then the business content is identical
+    assert (catalog_content(), plan_digest()) == expected
+
+
+def test_series_depend_on_seed_and_product_only():
+    one = generate(42, sku="ELEC-001", base=850, category=("Electronics",), anchor_month=6)
+    again = generate(42, sku="ELEC-001", base=850, category=("Electronics",), anchor_month=6)
+    other_seed = generate(7, sku="ELEC-001", base=850, category=("Electronics",), anchor_month=6)
+    assert (one.actual, one.forecast) == (again.actual, again.forecast)
+    assert one.actual != other_seed.actual
 
 
 def test_reset_reloads_the_same_content_and_spares_rows_it_did_not_create(loaded, admin_user):
@@ -215,27 +336,228 @@ def test_reset_reloads_the_same_content_and_spares_rows_it_did_not_create(loaded
     from genxsop.context import bound_context
     from planning.services import category_create
 
-    before = catalog_content()
+    before = catalog_content(), plan_digest()
     with bound_context(source="ui"):
         own = category_create(actor=admin_user, name="Garden")
-    # When the loader resets with another seed and anchor
-    output = run_loader("--reset", "--seed", "7", "--anchor", "2024-05")
-    # Then the demo catalog is back as it was, and the other category survived
-    assert "reset: deleted 14 categories, 5 locations, 40 products" in output
+    # When the loader resets
+    output = run_loader("--reset")
+    # Then the demo data is back as it was, and the other category survived
+    for deleted in ("14 categories", "40 products", "5 locations"):
+        assert deleted in output
+    assert f"{DemandPlan.objects.filter(is_current=True).count()} demand plans" in output
     after = catalog_content()
     after["categories"].remove(("Garden", 0, None))
-    assert after == before
+    after["users"] = [u for u in after["users"] if u[0] != admin_user.email]
+    assert (after, plan_digest()) == (
+        {**before[0], "users": [u for u in before[0]["users"] if u[0] != admin_user.email]},
+        before[1],
+    )
     assert Category.objects.filter(pk=own.pk).exists()
     assert AuditEvent.objects.filter(event_type="planning.product.deleted", source=Source.CLI).count() == 40
+    assert AuditEvent.objects.filter(event_type="planning.demand_plan.bulk_deleted").count() == 1
 
 
-def test_refuses_in_production(settings):
+def test_refuses_in_production(loaded, settings):
     settings.IS_PRODUCTION = True
+    users = User.objects.count()
     with pytest.raises(CommandError, match="production"):
         run_loader()
-    assert not User.objects.exists()
+    assert User.objects.count() == users
 
 
 def test_rejects_a_malformed_anchor():
     with pytest.raises(CommandError, match="YYYY-MM"):
-        run_loader("--anchor", "May 2024")
+        call_command("load_demo", "--anchor", "May 2024", stdout=io.StringIO())
+
+
+# Demand (DEMO-04…06) ---------------------------------------------------------------------------
+
+
+def _rows(sku: str, **filters):
+    return DemandPlan.objects.filter(product__sku=sku, is_current=True, **filters)
+
+
+def test_demand_covers_36_closed_months_with_actuals_and_the_next_12(loaded):
+    periods = sorted(set(_rows("ELEC-001").values_list("period", flat=True)))
+    assert periods == [month(t) for t in range(FIRST, LAST + 1)]
+    assert set(_rows("ELEC-001").values_list("region", "channel").distinct()) == {
+        ("North America", "All"), ("Europe", "All"), ("Asia Pacific", "All"),
+    }  # fmt: skip
+    assert not _rows("ELEC-001", period__lt=ANCHOR_DATE, actual_qty=None).exists()
+    assert not _rows("ELEC-001", period__gte=ANCHOR_DATE).exclude(actual_qty=None).exists()
+    na, eu, apac = (sum(_rows("ELEC-001", region=r).values_list("forecast_qty", flat=True))
+                    for r in ("North America", "Europe", "Asia Pacific"))  # fmt: skip
+    assert abs(na / (na + eu + apac) - Decimal("0.5")) < Decimal("0.01")
+    assert abs(apac / (na + eu + apac) - Decimal("0.2")) < Decimal("0.01")
+
+
+def test_eight_products_are_planned_as_a_total_and_32_by_region(loaded):
+    totals = set(DemandPlan.objects.filter(region="Global", channel="All").values_list("product__sku", flat=True))
+    detail = set(DemandPlan.objects.exclude(region="Global").values_list("product__sku", flat=True))
+    assert (len(totals), len(detail)) == (8, 32)
+    assert not totals & detail
+
+
+def test_demand_patterns(loaded):
+    # New products start at their launch, 8 and 14 months before the anchor, and ramp up
+    assert _rows("FOOD-009").order_by("period").first().period == month(-8)
+    assert _rows("ELEC-010").order_by("period").first().period == month(-14)
+    # The discontinued product sold nothing in its last 6 months and has no plans ahead
+    assert set(_rows("ELEC-009", period__gte=month(-6)).values_list("actual_qty", flat=True)) == {Decimal(0)}
+    assert not _rows("ELEC-009", period__gte=ANCHOR_DATE).exists()
+    assert Product.objects.get(sku="ELEC-009").status == ProductStatus.DISCONTINUED
+    # Intermittent products sell in 35-60 % of months
+    for sku in ("FOOD-010", "HOME-005", "HOME-007", "APRL-005"):
+        actuals = list(_rows(sku, period__lt=ANCHOR_DATE).values_list("actual_qty", flat=True))
+        assert 0.35 <= sum(1 for a in actuals if a > 0) / len(actuals) <= 0.60, sku
+
+    # Promotions triple the month; the stock-out cuts it to a third
+    def total(sku, t):
+        return sum(_rows(sku, period=month(t)).values_list("actual_qty", flat=True))
+
+    assert total("ELEC-001", -4) > 2 * total("ELEC-001", -16)
+    assert total("ELEC-003", -6) < Decimal("0.5") * total("ELEC-003", -18)
+
+
+def test_past_forecasts_are_lag1_forecasts_from_the_actuals_before_them(loaded):
+    from planning.demo_series import lag1_forecast
+
+    rows = DemandPlan.objects.filter(product__sku="FOOD-010", period__lt=ANCHOR_DATE, version=1)
+    actual = {t: int(_rows("FOOD-010", period=month(t)).get().actual_qty) for t in range(FIRST, 0)}
+    for row in rows:
+        t = (row.period.year - 2025) * 12 + row.period.month - 6
+        assert row.forecast_qty == lag1_forecast(actual, t)
+
+
+def test_plan_statuses_and_versions(loaded):
+    past = DemandPlan.objects.filter(is_current=True, period__lt=ANCHOR_DATE)
+    assert set(past.values_list("status", flat=True)) == {PlanStatus.APPROVED}
+    later = DemandPlan.objects.filter(is_current=True, period__gte=month(3))
+    assert set(later.values_list("status", flat=True)) == {PlanStatus.APPROVED}
+    assert set(_rows("ELEC-001", period=ANCHOR_DATE).values_list("status", flat=True)) == {PlanStatus.APPROVED}
+    for model in (DemandPlan, SupplyPlan):
+        mix = Counter(model.objects.filter(is_current=True, period__in=[month(1), month(2)])
+                      .values_list("status", flat=True))  # fmt: skip
+        n = sum(mix.values())
+        assert abs(mix[PlanStatus.APPROVED] / n - 0.75) < 0.10, (model, mix)
+        assert abs(mix[PlanStatus.SUBMITTED] / n - 0.15) < 0.08, (model, mix)
+        assert abs(mix[PlanStatus.DRAFT] / n - 0.10) < 0.07, (model, mix)
+    versioned = past.filter(version__gt=1).count() / past.count()
+    assert 0.15 <= versioned <= 0.25
+    assert past.filter(version=3).exists()
+    assert past.exclude(adjusted_qty=None).count() == past.filter(version__gt=1).count()
+    extra_versions = sum(v - 1 for v in past.values_list("version", flat=True))
+    assert DemandPlan.objects.filter(is_current=False).count() == extra_versions
+
+
+# Supply (DEMO-07) ------------------------------------------------------------------------------
+
+
+def test_supply_plans_at_the_primary_location(loaded):
+    assert set(SupplyPlan.objects.filter(product__sku="ELEC-001").values_list("location__code", flat=True)) == {
+        "PLANT-01"
+    }
+    main = SupplyPlan.objects.filter(product__sku="APRL-001")
+    assert set(main.values_list("location__code", flat=True)) == {"Main"}
+    assert set(SupplyPlan.objects.filter(location__code="Main").values_list("supplier_name", flat=True)) <= set(
+        demo_plans.SUPPLIERS
+    )
+    row = main.get(period=month(-1))
+    assert Decimal("0.9") * row.planned_prod_qty <= row.actual_prod_qty <= row.planned_prod_qty
+    assert (row.lead_time_days, row.cost_per_unit) == (30, Decimal("35.00"))
+    assert SupplyPlan.objects.filter(product__sku="APRL-001", is_current=True).count() == 48
+
+
+def test_three_products_are_overloaded_in_the_next_two_months_and_no_others(loaded):
+    future = SupplyPlan.objects.filter(is_current=True, period__gte=ANCHOR_DATE)
+    overloaded = {(p.product.sku, p.period): p.load_pct for p in future.select_related("product") if p.load_pct > 100}
+    assert set(overloaded) == {(sku, month(t)) for sku in demo_plans.OVERLOADED for t in (1, 2)}
+    assert all(Decimal(105) <= pct <= Decimal("120.5") for pct in overloaded.values())
+
+
+def test_gap_analysis_shows_the_two_critical_gaps(loaded):
+    expected = sorted((sku, month(t)) for sku, t in demo_plans.CRITICAL_GAPS)
+    skus = [p.sku for p in demo.PRODUCTS]
+    gaps = demo_check.coverage_gaps(ANCHOR_DATE, skus)
+    assert sorted(key for key, pct in gaps.items() if pct < -20) == expected
+    assert demo_check.critical_gaps(ANCHOR_DATE, skus) == expected
+
+
+# Inventory (DEMO-09) ---------------------------------------------------------------------------
+
+
+def test_inventory_rows_locations_and_status_mix(loaded):
+    rows = Inventory.objects.select_related("product__category", "location")
+    assert 80 <= rows.count() <= 90
+    assert set(rows.filter(product__sku="ELEC-001").values_list("location__code", flat=True)) == {
+        "DC-NA", "DC-EU", "DC-APAC",
+    }  # fmt: skip
+    apparel = set(rows.filter(product__sku="APRL-001").values_list("location__code", flat=True))
+    assert "Main" in apparel
+    assert len(apparel) == 2
+    mix = Counter(rows.values_list("status", flat=True))
+    n = rows.count()
+    for status, share in (("normal", 0.65), ("low", 0.15), ("critical", 0.08), ("excess", 0.12)):
+        assert abs(mix[status] / n - share) < 0.04, mix
+    for row in rows:
+        assert row.policy_source == "demo"
+        assert row.max_stock == (row.reorder_point * Decimal("1.5")).quantize(CENT, ROUND_HALF_UP)
+        assert row.valuation == (row.on_hand_qty * row.product.unit_cost).quantize(CENT, ROUND_HALF_UP)
+        assert abs(row.allocated_qty - row.on_hand_qty / 10) <= Decimal("0.01")
+
+
+def test_inventory_policy_follows_the_coverage_method(loaded):
+    from planning.inventory_rules import product_daily_demand
+
+    product = Product.objects.get(sku="APRL-001")
+    d = product_daily_demand([product.pk], today=ANCHOR_DATE)[product.pk] / 2
+    row = Inventory.objects.filter(product=product).first()
+    lead_time = Decimal(product.lead_time_days)
+    assert abs(row.safety_stock - d * Decimal("1.65") * lead_time.sqrt()) < Decimal("0.02")
+    assert abs(row.reorder_point - (d * lead_time + row.safety_stock)) < Decimal("0.02")
+
+
+def test_snapshots_follow_production_and_demand(loaded):
+    row = Inventory.objects.select_related("product", "location").get(product__sku="APRL-001", location__code="Main")
+    snaps = list(InventorySnapshot.objects.filter(product=row.product, location=row.location).order_by("period"))
+    assert [s.period for s in snaps] == [month(t) for t in range(FIRST, 0)]
+    assert all(s.on_hand_qty >= 0 and s.source == "demo" for s in snaps)
+    for previous, current in itertools.pairwise(snaps):
+        made = SupplyPlan.objects.get(product=row.product, period=current.period, is_current=True).actual_prod_qty
+        sold = sum(_rows("APRL-001", period=current.period).values_list("actual_qty", flat=True))
+        expected = max(Decimal(0), previous.on_hand_qty + made / 2 - sold / 2)
+        assert abs(current.on_hand_qty - expected) <= Decimal("0.02")
+    assert InventorySnapshot.objects.count() > 80 * 30
+
+
+# Scale and self-check --------------------------------------------------------------------------
+
+
+def test_scale_adds_synthetic_products_with_plans_and_stock(loaded):
+    audit_rows = AuditEvent.objects.count()
+    output = run_loader("--scale", "50")
+    products = Product.objects.filter(sku__startswith="SCL-")
+    assert products.count() == 50
+    assert products.filter(sku="SCL-000050").exists()
+    assert DemandPlan.objects.filter(product__in=products, is_current=True).count() == 50 * 48
+    assert not DemandPlan.objects.filter(product__in=products).exclude(region="Global").exists()
+    assert SupplyPlan.objects.filter(product__in=products).count() == 50 * 48
+    assert Inventory.objects.filter(product__in=products).count() == 50
+    assert AuditEvent.objects.filter(event_type="planning.demand_plan.bulk_loaded").exists()
+    assert AuditEvent.objects.filter(event_type="planning.product.created").count() == 90
+    assert "scale" in output
+    # A second run with the same scale writes nothing
+    audit_rows = AuditEvent.objects.count()
+    assert "created: nothing" in run_loader("--scale", "50")
+    assert AuditEvent.objects.count() == audit_rows
+
+
+def test_a_failed_self_check_rolls_the_load_back(loaded, monkeypatch):
+    # Given a check that finds a problem
+    monkeypatch.setattr(demo_check, "_check_constraints", lambda skus, problems, passed: problems.append("broken"))
+    before = DemandPlan.objects.count(), AuditEvent.objects.count()
+    # When the loader adds synthetic products, then it fails and nothing it wrote stays
+    with pytest.raises(CommandError, match="self-check failed: broken"):
+        run_loader("--scale", "3")
+    assert (DemandPlan.objects.count(), AuditEvent.objects.count()) == before
+    assert not Product.objects.filter(sku__startswith="SCL-").exists()

@@ -156,6 +156,9 @@ def _url(world, path: str, method: str = "GET") -> str:
     if "{id}" in path:
         prefix = path.split("{id}")[0]
         path = path.replace("{id}", str(world.op_ids.get((method, path), world.ids[prefix])))
+    for name, value in world.ids.items():  # other path parameters, keyed "{name}"
+        if name.startswith("{"):
+            path = path.replace(name, str(value))
     return API + path
 
 

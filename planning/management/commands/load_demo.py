@@ -1,28 +1,36 @@
-"""`manage.py load_demo [--seed N] [--anchor YYYY-MM] [--reset]` (DEMO-01)."""
+"""`manage.py load_demo [--seed N] [--anchor YYYY-MM] [--reset] [--scale N]` (DEMO-01)."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from genxsop.errors import DomainError
 from planning import demo
+from planning.demo_check import DemoCheckFailed
 
 
 class Command(BaseCommand):
-    help = "Load the demo data set (users, service account, catalog, locations). Idempotent; refused in production."
+    help = (
+        "Load the demo data set (users, service account, catalog, locations, demand and supply plans, inventory)."
+        " Idempotent; refused in production."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--seed", type=int, default=None, help="Random seed (default: DEMO_SEED, 42).")
         parser.add_argument("--anchor", default=None, help="Anchor month YYYY-MM (default: the current month).")
-        parser.add_argument("--reset", action="store_true", help="Delete the demo catalog rows first, then reload.")
+        parser.add_argument("--reset", action="store_true", help="Delete the demo data first, then reload.")
+        parser.add_argument("--scale", type=int, default=0, metavar="N",
+                            help="Add N synthetic products (SCL-000001…) with plans and stock.")  # fmt: skip
 
-    def handle(self, *args, seed, anchor, reset, **options):
+    def handle(self, *args, seed, anchor, reset, scale, **options):
+        if scale < 0:
+            raise CommandError("--scale must be 0 or more.")
         try:
             anchor_date = demo.parse_anchor(anchor) if anchor else None
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         try:
-            report = demo.load(seed=seed, anchor=anchor_date, reset=reset)
-        except demo.DemoDataRefused as exc:
+            report = demo.load(seed=seed, anchor=anchor_date, reset=reset, scale=scale)
+        except (demo.DemoDataRefused, DemoCheckFailed) as exc:
             raise CommandError(str(exc)) from None
         except DomainError as exc:
             detail = f" {exc.fields}" if exc.fields else ""
@@ -39,6 +47,9 @@ class Command(BaseCommand):
         out("  created: " + (_counts(report.created) or "nothing"))
         if report.existing:
             out("  already present: " + _counts(report.existing))
+        for check in report.checks:
+            out(f"  self-check: {check}")
+        out("  time: " + ", ".join(f"{k} {v:.1f}s" for k, v in report.seconds.items()))
 
         out("")
         out("Demo accounts (password for every person below: " + settings.DEMO_PASSWORD + ")")
@@ -58,7 +69,8 @@ class Command(BaseCommand):
             out(f"  An API token already exists ({report.token_prefix}…); its secret was shown when it was created.")
 
 
-_LABELS = {"api_tokens": "API tokens"}
+_LABELS = {"api_tokens": "API tokens", "demand_plans": "demand plans", "supply_plans": "supply plans",
+           "inventory": "inventory rows", "inventory_snapshots": "inventory snapshots"}  # fmt: skip
 
 
 def _counts(counts: dict[str, int]) -> str:

@@ -1,0 +1,102 @@
+"""Writing a grid as a CSV or XLSX download (INT-21, INT-23).
+
+CSV streams row by row. XLSX is built with openpyxl's write-only workbook (rows are not kept in
+memory as cell objects) and sent as one file: a zip archive cannot be streamed before it is closed.
+"""
+
+import csv
+import datetime
+import io
+from decimal import Decimal
+
+from django.http import HttpResponse, StreamingHttpResponse
+from django.utils import timezone
+
+from planning.fileio.reader import CSV, XLSX
+
+CONTENT_TYPES = {
+    CSV: "text/csv; charset=utf-8",
+    XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+_FORMULA_PREFIXES = ("=", "+", "-", "@")
+
+
+def safe_text(value: str) -> str:
+    """INT-23: text a spreadsheet would run as a formula is prefixed with a single quote."""
+    return "'" + value if value.startswith(_FORMULA_PREFIXES) else value
+
+
+def file_name(dataset: str, fmt: str, now: datetime.datetime | None = None) -> str:
+    stamp = timezone.localtime(now or timezone.now()).strftime("%Y%m%d-%H%M")
+    return f"{dataset}_{stamp}.{fmt}"
+
+
+def _csv_value(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal | int | float):
+        return str(value)
+    if isinstance(value, datetime.datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return safe_text(str(value))
+
+
+def _xlsx_value(value):
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, Decimal):
+        # Quantities and money have at most a few decimals: a float holds them exactly enough to show.
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, int | float):
+        return value
+    if isinstance(value, datetime.datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return safe_text(str(value))
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+def csv_stream(header: list[str], rows):
+    """CSV lines (UTF-8, header first) for `rows`, an iterable of value lists."""
+    writer = csv.writer(_Echo())
+    yield writer.writerow(header)
+    for row in rows:
+        yield writer.writerow([_csv_value(v) for v in row])
+
+
+def xlsx_bytes(header: list[str], rows, *, sheet_title: str = "Data") -> bytes:
+    """One sheet, header row frozen, numbers typed as numbers."""
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=sheet_title[:31])
+    sheet.freeze_panes = "A2"
+    sheet.append(header)
+    for row in rows:
+        sheet.append([_xlsx_value(v) for v in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def file_response(*, dataset: str, fmt: str, header: list[str], rows, name: str | None = None):
+    """The download: streamed CSV, or the XLSX workbook; `rows` is consumed lazily for CSV."""
+    name = name or file_name(dataset, fmt)
+    if fmt == CSV:
+        response = StreamingHttpResponse(csv_stream(header, rows), content_type=CONTENT_TYPES[CSV])
+    else:
+        response = HttpResponse(xlsx_bytes(header, rows, sheet_title=dataset), content_type=CONTENT_TYPES[XLSX])
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["Cache-Control"] = "no-store"
+    return response

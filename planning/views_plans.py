@@ -1,0 +1,286 @@
+"""Console pages every plan entity shares (UI-04, UI-05, UI-22): the grid with its bulk bar, the
+detail page with Versions and History tabs, the create/edit form with the version guard (WF-05),
+the workflow buttons and the bulk action. An entity names its selectors, services, permissions and
+columns in a `PlanConsole`; its views are these classes with that console set.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.contrib import messages
+from django.http import HttpResponseRedirect
+from django.urls import path, reverse
+from django.views.generic import FormView, TemplateView, View
+
+from genxsop import errors
+from genxsop.console import (
+    ConsolePermissionMixin,
+    ListMixin,
+    SelectedObjectMixin,
+    ServiceFormMixin,
+    raise_page_error,
+    safe_next,
+)
+from governance.selectors import audit_history, comment_list
+from planning.choices import PlanSource, PlanStatus
+from planning.services.plans import BULK_ACTIONS
+
+TRANSITIONS = ("submit", "withdraw", "approve", "reject", "reopen", "delete")
+_DONE = {"submit": "submitted", "withdraw": "withdrawn", "approve": "approved", "reject": "rejected",
+         "reopen": "reopened", "delete": "deleted"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PlanConsole:
+    name: str  # "demand_plan": url names planning:<name>_<page>, audit target type
+    label: str  # "Demand plan"
+    section: str  # "Demand Planning": the page the breadcrumbs return to
+    model: type
+    view_perm: str
+    add_perm: str
+    change_perm: str
+    submit_perm: str
+    approve_perm: str
+    list_selector: Callable
+    get_selector: Callable
+    versions_selector: Callable
+    allowed_actions: Callable
+    services: dict  # create, update, submit, withdraw, approve, reject, reopen, delete, bulk
+    version_columns: list = field(default_factory=list)  # [(field, label)]
+
+    def url(self, page: str, *args) -> str:
+        return reverse(f"planning:{self.name}_{page}", args=args)
+
+    def url_names(self) -> dict[str, str]:
+        pages = ("list", "create", "detail", "edit", "bulk", *TRANSITIONS)
+        return {page: f"planning:{self.name}_{page}" for page in pages}
+
+    def describe(self, plan) -> str:
+        """How messages name a plan: its SKU, month and (supply) location."""
+        where = f" at {plan.location.code}" if hasattr(plan, "location_id") and hasattr(plan, "location") else ""
+        return f"{plan.product.sku} {plan.period:%b %Y}{where}"
+
+    def bulk_choices(self, user) -> list[tuple[str, str]]:
+        perm = {"submit": self.submit_perm, "withdraw": self.submit_perm, "approve": self.approve_perm,
+                "reject": self.approve_perm}  # fmt: skip
+        return [(a, a.capitalize()) for a in BULK_ACTIONS if user.has_perm(perm[a])]
+
+
+def plan_urlpatterns(console: PlanConsole, prefix: str, views) -> list:
+    """The routes of one plan entity's pages; `views` holds its List/Create/Detail/Update/Transition/Bulk views."""
+    name = console.name
+    routes = [
+        path(f"{prefix}/", views.List.as_view(), name=f"{name}_list"),
+        path(f"{prefix}/new/", views.Create.as_view(), name=f"{name}_create"),
+        path(f"{prefix}/bulk/", views.Bulk.as_view(), name=f"{name}_bulk"),
+        path(f"{prefix}/<int:pk>/", views.Detail.as_view(), name=f"{name}_detail"),
+        path(f"{prefix}/<int:pk>/edit/", views.Update.as_view(), name=f"{name}_edit"),
+    ]
+    for action in TRANSITIONS:
+        routes.append(path(f"{prefix}/<int:pk>/{action}/", views.Transition.as_view(action=action),
+                           name=f"{name}_{action}"))  # fmt: skip
+    return routes
+
+
+class PlanMixin(ConsolePermissionMixin):
+    console: PlanConsole = None
+
+    def get_permission_required(self):
+        return self.permission_required or (self.console.view_perm,)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["plan_urls"] = self.console.url_names()
+        context["plan_label"] = self.console.label
+        context["plan_section"] = self.console.section
+        return context
+
+
+class PlanListView(ListMixin, PlanMixin, TemplateView):
+    """The plans grid: current rows through the entity's FilterSet, actions per row, the bulk bar."""
+
+    @property
+    def list_selector(self):
+        return self.console.list_selector
+
+    @property
+    def add_permission(self):
+        return self.console.add_perm
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        context["rows"] = [
+            {"plan": plan, "actions": self.console.allowed_actions(user=user, plan=plan)}
+            for plan in context["page"].object_list
+        ]
+        context["status_choices"] = PlanStatus.choices
+        context["bulk_actions"] = self.console.bulk_choices(user)
+        return context
+
+
+class PlanObjectMixin(SelectedObjectMixin):
+    context_object_name = "plan"
+
+    def object_selector(self, *, user, pk):
+        return self.console.get_selector(user=user, pk=pk)
+
+
+def plan_history_rows(events, *, model, names: dict | None = None) -> list[dict]:
+    """History tab rows of a plan: field labels from the model, status and source as their labels."""
+    from planning.views import history_rows
+
+    return history_rows(events, model=model, names=names or {},
+                        choices={"status": PlanStatus, "source": PlanSource})  # fmt: skip
+
+
+class PlanDetailView(PlanMixin, PlanObjectMixin, TemplateView):
+    """Header with status and allowed actions; tabs Details, Versions (WF-12), Comments (the decisions
+    taken with their reasons, GOV-80) and History (audit)."""
+
+    tabs = ("details", "versions", "comments", "history")
+
+    def history_names(self, events) -> dict:
+        """Display names for id fields in the history (e.g. location codes)."""
+        return {}
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        plan = self.object
+        context["actions"] = self.console.allowed_actions(user=user, plan=plan)
+        tab = self.request.GET.get("tab")
+        context["tab"] = tab if tab in self.tabs else "details"
+        columns = self.console.version_columns
+        if context["tab"] == "versions":
+
+            def cells(row):
+                changed = set(row["changed_fields"]) if row["version"] > 1 else set()
+                return [{"value": row[name], "changed": name in changed} for name, _ in columns]
+
+            versions = self.console.versions_selector(user=user, pk=plan.pk)
+            context["versions"] = [{"row": row, "cells": cells(row)} for row in versions]
+            context["version_columns"] = [label for _, label in columns]
+        elif context["tab"] == "comments":
+            context["comments"] = comment_list(
+                user=user, entity_type=self.console.name, entity_id=str(plan.history_of_id or plan.pk)
+            )
+        elif context["tab"] == "history":
+            target = plan.history_of_id or plan.pk
+            events = list(audit_history(user=user, target_type=self.console.name, target_id=target))
+            context["history"] = plan_history_rows(events, model=self.console.model, names=self.history_names(events))
+        return context
+
+
+class PlanFormMixin(ServiceFormMixin, PlanMixin):
+    template_name = "planning/plan_form.html"
+
+    def success_url_for(self, obj) -> str:
+        return self.console.url("detail", obj.pk)
+
+
+class PlanCreateView(PlanFormMixin, FormView):
+    def get_permission_required(self):
+        return (self.console.view_perm, self.console.add_perm)
+
+
+class PlanUpdateView(PlanObjectMixin, PlanFormMixin, FormView):
+    """Edits draft or rejected plans; any other state returns to the plan with the refusal."""
+
+    def get_permission_required(self):
+        return (self.console.view_perm, self.console.change_perm)
+
+    def dispatch(self, request, *args, **kwargs):
+        # Permissions first (403 for roles that cannot edit at all), then the plan's state.
+        if request.user.is_authenticated and self.has_permission():
+            plan = self.object
+            if "edit" not in self.console.allowed_actions(user=request.user, plan=plan):
+                messages.error(
+                    request,
+                    f"This {self.console.label.lower()} is {plan.get_status_display().lower()}; it cannot be edited.",
+                )
+                return HttpResponseRedirect(self.console.url("detail", plan.pk))
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs["editing"] = True
+        return kwargs
+
+    def save(self, data):
+        expected = data.pop("expected_version", None)
+        return self.console.services["update"](actor=self.request.user, plan=self.object, data=data,
+                                               expected_version=expected)  # fmt: skip
+
+
+class PlanTransitionView(PlanMixin, PlanObjectMixin, View):
+    """POST-only workflow action (WF-10/11). The services check permission and state; a refusal other
+    than 403/404 returns to the page with the message. `reason` carries the dialog's reason."""
+
+    http_method_names = ["post"]
+    action = ""
+
+    def perform(self, plan, reason: str):
+        service = self.console.services[self.action]
+        if self.action == "delete":
+            return service(actor=self.request.user, plan=plan)
+        if self.action == "reopen":
+            return service(actor=self.request.user, plan=plan, reason=reason)
+        return service(actor=self.request.user, plan=plan, comment=reason)
+
+    def post(self, request, *args, **kwargs):
+        plan = self.object
+        detail = self.console.url("detail", plan.pk)
+        label = self.console.describe(plan)
+        try:
+            self.perform(plan, (request.POST.get("reason") or "").strip())
+        except errors.DomainError as exc:
+            raise_page_error(exc)
+            message = exc.message
+            for field_messages in (exc.fields or {}).values():
+                message = " ".join(str(m) for m in field_messages)
+            messages.error(request, message)
+            return HttpResponseRedirect(safe_next(request, detail))
+        messages.success(request, f"{self.console.label} {label} {_DONE[self.action]}.")
+        if self.action == "delete":
+            grid = self.console.url("list")
+            target = request.POST.get("next") or ""
+            return HttpResponseRedirect(grid if f"/{plan.pk}/" in target else safe_next(request, grid))
+        return HttpResponseRedirect(safe_next(request, detail))
+
+
+class PlanBulkView(PlanMixin, View):
+    """The grid's bulk bar (WF-13): the checked ids and one action, each id in its own transaction;
+    the outcome is summarised as "N succeeded, M failed" with the reason of every failure."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        grid = self.console.url("list")
+        action = request.POST.get("action", "")
+        ids = [int(v) for v in request.POST.getlist("ids") if v.isdigit()]
+        if action not in BULK_ACTIONS:
+            messages.error(request, "Choose Submit, Withdraw, Approve or Reject.")
+        elif not ids:
+            messages.error(request, "Select at least one plan first.")
+        else:
+            try:
+                result = self.console.services["bulk"](actor=request.user, action=action, ids=ids,
+                                                       comment=(request.POST.get("reason") or "").strip())  # fmt: skip
+            except errors.DomainError as exc:
+                raise_page_error(exc)
+                messages.error(request, exc.message)
+                return HttpResponseRedirect(safe_next(request, grid))
+            summary = f"{action.capitalize()}: {result['succeeded']} succeeded, {result['failed']} failed."
+            failed = [r for r in result["results"] if not r["ok"]]
+            # Name the failed rows the user can see; an id outside their scope stays a number.
+            names = {
+                p.pk: self.console.describe(p)
+                for p in self.console.list_selector(user=request.user).filter(pk__in=[r["id"] for r in failed])
+            }
+            failures = [f"{names.get(r['id']) or '#' + str(r['id'])}: {r['error']['message']}" for r in failed]
+            if failures:
+                messages.warning(request, " ".join([summary, *failures]))
+            else:
+                messages.success(request, summary)
+        return HttpResponseRedirect(safe_next(request, grid))
