@@ -25,6 +25,7 @@ class DailySchedule:
 SCHEDULES = [
     DailySchedule("governance.purge_expired_auth_tokens", "governance.tasks.purge_expired_auth_tokens", time(4, 0)),
     DailySchedule("governance.purge_expired_sessions", "governance.tasks.purge_expired_sessions", time(4, 0)),
+    DailySchedule("planning.purge_integration_batches", "planning.tasks.purge_integration_batches", time(4, 15)),
 ]
 
 

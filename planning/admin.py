@@ -13,6 +13,7 @@ from planning import permissions as perms
 from planning import services
 from planning.models import (
     Category,
+    DemandPlan,
     IntegrationBatch,
     Inventory,
     InventorySnapshot,
@@ -180,6 +181,17 @@ class InventorySnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["period", "source", "status", "location"]
     search_fields = ["product__sku", "location__code"]
     list_select_related = ["product", "location"]
+
+
+@admin.register(DemandPlan)
+class DemandPlanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Live and history rows, read-only: plans change only through their lifecycle (WF-10) in the console or API."""
+
+    list_display = ["period", "product", "region", "channel", "forecast_qty", "adjusted_qty", "consensus_qty",
+                    "actual_qty", "status", "version", "is_current", "source", "updated_at"]  # fmt: skip
+    list_filter = ["status", "is_current", "source", "region", "channel"]
+    search_fields = ["product__sku", "product__name"]
+    list_select_related = ["product"]
 
 
 @admin.register(SupplyPlan)

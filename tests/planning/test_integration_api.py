@@ -192,3 +192,18 @@ def test_console_pages_are_forbidden_to_other_roles(w, client):
     assert client.get("/integrations/").status_code == 403
     assert client.get(f"/integrations/batches/{body['batch_uuid']}/").status_code == 403
     assert client.get("/integrations/outbox/").status_code == 403
+
+
+def test_the_daily_purge_forgets_keys_past_retention_so_they_can_be_used_again(w, settings):
+    from planning.tasks import purge_integration_batches
+
+    w.erp.post(f"{API}/erp/inventory/sync", envelope(INVENTORY, idempotency_key="old-1"), format="json")
+    w.erp.post(f"{API}/erp/inventory/sync", envelope(INVENTORY, idempotency_key="new-1"), format="json")
+    past = timezone.now() - timezone.timedelta(days=settings.INTEGRATION_BATCH_RETENTION_DAYS + 1)
+    IntegrationBatch.objects.filter(idempotency_key="old-1").update(created_at=past)
+
+    assert purge_integration_batches() == 1
+    assert list(IntegrationBatch.objects.values_list("idempotency_key", flat=True)) == ["new-1"]
+    reused = w.erp.post(f"{API}/erp/inventory/sync", envelope([{**INVENTORY[0], "on_hand_qty": 41}],
+                                                               idempotency_key="old-1"), format="json")  # fmt: skip
+    assert (reused.status_code, reused.json()["replayed"]) == (200, False)

@@ -212,3 +212,9 @@ def test_a_service_refusal_in_admin_is_an_error_message_and_changes_nothing(admi
     drinks.refresh_from_db()
     assert drinks.parent is None
     assert not AuditEvent.objects.filter(event_type=events.CATEGORY_UPDATED).exists()
+
+
+@pytest.mark.parametrize("model", ["demandplan", "supplyplan", "integrationbatch", "outboundmessage"])
+def test_plans_and_integration_records_are_listed_but_read_only_in_admin(admin_client, model):
+    assert admin_client.get(f"/admin/planning/{model}/").status_code == 200
+    assert admin_client.get(f"/admin/planning/{model}/add/").status_code == 403
