@@ -3,29 +3,22 @@ transitions guarded by `If-Match`, versions, and bulk transitions. A subclass na
 services, serializers and permissions; `plan_schema` documents the shared operations for it.
 """
 
-import re
-
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from genxsop.api.schema import ID_PARAMETER, READ_ERRORS, WRITE_ERRORS, error_responses
+from genxsop.api.schema import IF_MATCH_PARAMETER as IF_MATCH
 from genxsop.api.validation import validated_body
-from genxsop.api.viewsets import ServiceViewSet
-from genxsop.errors import ValidationFailed
+from genxsop.api.viewsets import ServiceViewSet, VersionedRowMixin
 from planning.api import serializers as s
 from planning.services.plans import BULK_ACTIONS
 
-IF_MATCH = OpenApiParameter(
-    "If-Match", str, OpenApiParameter.HEADER, required=False,
-    description='Optimistic concurrency (WF-05): the ETag of the detail response, `W/"<version>"`.',
-)  # fmt: skip
 BULK_ACTION_PARAMETER = OpenApiParameter(
     "bulk_action", str, OpenApiParameter.PATH, enum=list(BULK_ACTIONS),
     description="The transition applied to every id.",
 )  # fmt: skip
-_ETAG_RE = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
 
 
 def plan_schema(*, label: str, serializer, create_input, update_input, actual_input, version_serializer,
@@ -88,7 +81,7 @@ def plan_schema(*, label: str, serializer, create_input, update_input, actual_in
 
 
 # No class docstring: drf-spectacular would show it as the description of every subclass without one.
-class PlanViewSet(ServiceViewSet):
+class PlanViewSet(VersionedRowMixin, ServiceViewSet):
     versions_selector = None
     version_serializer_class = None
     create_input_serializer = None
@@ -113,28 +106,8 @@ class PlanViewSet(ServiceViewSet):
             "reject": p["approve"], "reopen": p["approve"], "bulk": bulk_perm,
         }  # fmt: skip
 
-    def _render(self, instance, status_code=status.HTTP_200_OK) -> Response:
-        response = super()._render(instance, status_code)
-        response["ETag"] = f'W/"{instance.version}"'
-        return response
-
     def _reload(self, plan, status_code=status.HTTP_200_OK) -> Response:
         return self._render(self.get_selector(user=self.request.user, pk=plan.pk), status_code)
-
-    def _expected_version(self, data: dict) -> int | None:
-        """`expected_version` in the body or `If-Match`; both given and different is 400."""
-        header = self.request.headers.get("If-Match")
-        from_header = None
-        if header:
-            match = _ETAG_RE.match(header)
-            if not match:
-                raise ValidationFailed("If-Match must be the ETag of the plan, e.g. W/\"3\".",
-                                       code="INVALID_PARAMETER")  # fmt: skip
-            from_header = int(match.group(1))
-        from_body = data.pop("expected_version", None)
-        if from_header is not None and from_body is not None and from_header != from_body:
-            raise ValidationFailed(fields={"expected_version": ["Disagrees with the If-Match header."]})
-        return from_body if from_body is not None else from_header
 
     def prepare_update(self, data: dict, plan) -> dict:
         """Hook: turn API spellings of the body into the service's (supply: location code)."""
