@@ -233,3 +233,15 @@ class SupplyPlanForm(ConsoleForm):
             self.fields["location"].queryset = locations
             self.fields["location"].label_from_instance = lambda loc: f"{loc.code} \u2014 {loc.name}"
             self.fields["location"].initial = DEFAULT_LOCATION_CODE
+
+
+class PlanQuantityForm(ConsoleForm):
+    """One quantity of a plan, from its grid row or its own page (Adjust, Record actual). `expected_version`
+    is the version the user saw, so a change made meanwhile is refused rather than overwritten (WF-05)."""
+
+    expected_version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, field: str, label: str, required: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields[field] = forms.DecimalField(label=label, max_digits=12, decimal_places=2, min_value=0,
+                                                required=required)  # fmt: skip

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from planning import views, views_integrations, views_inventory, views_io, views_supply
+from planning import views, views_history, views_integrations, views_inventory, views_io, views_supply
 from planning.views_plans import plan_urlpatterns
 
 app_name = "planning"
@@ -22,6 +22,7 @@ urlpatterns = [
     path("catalog/locations/new/", views.LocationCreateView.as_view(), name="location_create"),
     path("catalog/locations/<int:pk>/edit/", views.LocationUpdateView.as_view(), name="location_edit"),
     path("catalog/locations/<int:pk>/delete/", views.LocationDeleteView.as_view(), name="location_delete"),
+    *views_history.urlpatterns,
     *plan_urlpatterns(views.DEMAND_CONSOLE, "demand", views.DemandPlanViews),
     *views_supply.urlpatterns,
     *views_inventory.urlpatterns,

@@ -36,6 +36,7 @@ from planning.views_plans import (
     PlanListView,
     PlanTransitionView,
     PlanUpdateView,
+    QuantityEdit,
 )
 
 EMPTY = "\u2014"
@@ -439,6 +440,11 @@ DEMAND_CONSOLE = PlanConsole(
     },
     version_columns=[("forecast_qty", "Forecast"), ("adjusted_qty", "Adjusted"), ("consensus_qty", "Consensus"),
                      ("confidence", "Confidence"), ("notes", "Notes")],
+    quantity_edits=(
+        QuantityEdit(action="adjust", field="adjusted_qty", label="Adjusted qty", needs="edit", verb="Adjust"),
+        QuantityEdit(action="record_actual", field="actual_qty", label="Actual qty", needs="record_actual",
+                     verb="Record actual", required=True),
+    ),
 )  # fmt: skip
 
 

@@ -1,7 +1,8 @@
-"""Console pages every plan entity shares (UI-04, UI-05, UI-22): the grid with its bulk bar, the
-detail page with Versions and History tabs, the create/edit form with the version guard (WF-05),
-the workflow buttons and the bulk action. An entity names its selectors, services, permissions and
-columns in a `PlanConsole`; its views are these classes with that console set.
+"""Console pages every plan entity shares (UI-04, UI-05, UI-22): the grid with its bulk bar and
+inline quantity edits, the detail page with Versions and History tabs, the create/edit form with the
+version guard (WF-05), the single-quantity pages (Adjust, Record actual), the workflow buttons and the
+bulk action. An entity names its selectors, services, permissions and columns in a `PlanConsole`;
+its views are these classes with that console set.
 """
 
 from collections.abc import Callable
@@ -9,7 +10,9 @@ from dataclasses import dataclass, field
 
 from django.contrib import messages
 from django.http import HttpResponseRedirect
+from django.template.defaultfilters import floatformat
 from django.urls import path, reverse
+from django.utils.http import urlencode
 from django.views.generic import FormView, TemplateView, View
 
 from genxsop import errors
@@ -23,11 +26,28 @@ from genxsop.console import (
 )
 from governance.selectors import audit_history, comment_list
 from planning.choices import PlanSource, PlanStatus
+from planning.forms import PlanQuantityForm
 from planning.services.plans import BULK_ACTIONS
 
 TRANSITIONS = ("submit", "withdraw", "approve", "reject", "reopen", "delete")
 _DONE = {"submit": "submitted", "withdraw": "withdrawn", "approve": "approved", "reject": "rejected",
          "reopen": "reopened", "delete": "deleted"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class QuantityEdit:
+    """One quantity a grid row edits in place and the plan page edits on its own page.
+
+    `action` names the page (url planning:<console>_<action>); `needs` is the allowed action that must
+    be offered on the row (WF-04): "edit" for a content field (new version), "record_actual" for the
+    actual (any status, no version)."""
+
+    action: str  # "adjust" or "record_actual"
+    field: str  # the plan field the update service receives
+    label: str  # "Adjusted qty"
+    needs: str  # "edit" or "record_actual"
+    verb: str  # the button on the plan page: "Adjust", "Record actual"
+    required: bool = False  # blank clears an optional quantity; an actual must be a number
 
 
 @dataclass(frozen=True)
@@ -47,18 +67,22 @@ class PlanConsole:
     allowed_actions: Callable
     services: dict  # create, update, submit, withdraw, approve, reject, reopen, delete, bulk
     version_columns: list = field(default_factory=list)  # [(field, label)]
+    quantity_edits: tuple[QuantityEdit, ...] = ()
 
     def url(self, page: str, *args) -> str:
         return reverse(f"planning:{self.name}_{page}", args=args)
 
     def url_names(self) -> dict[str, str]:
-        pages = ("list", "create", "detail", "edit", "bulk", *TRANSITIONS)
+        pages = ("list", "create", "detail", "edit", "bulk", *TRANSITIONS, *(q.action for q in self.quantity_edits))
         return {page: f"planning:{self.name}_{page}" for page in pages}
 
     def describe(self, plan) -> str:
         """How messages name a plan: its SKU, month and (supply) location."""
         where = f" at {plan.location.code}" if hasattr(plan, "location_id") and hasattr(plan, "location") else ""
         return f"{plan.product.sku} {plan.period:%b %Y}{where}"
+
+    def quantity_edit(self, action: str) -> QuantityEdit:
+        return next(q for q in self.quantity_edits if q.action == action)
 
     def bulk_choices(self, user) -> list[tuple[str, str]]:
         perm = {"submit": self.submit_perm, "withdraw": self.submit_perm, "approve": self.approve_perm,
@@ -79,6 +103,10 @@ def plan_urlpatterns(console: PlanConsole, prefix: str, views) -> list:
     for action in TRANSITIONS:
         routes.append(path(f"{prefix}/<int:pk>/{action}/", views.Transition.as_view(action=action),
                            name=f"{name}_{action}"))  # fmt: skip
+    for edit in console.quantity_edits:
+        routes.append(path(f"{prefix}/<int:pk>/{edit.action.replace('_', '-')}/",
+                           PlanQuantityView.as_view(console=console, action=edit.action),
+                           name=f"{name}_{edit.action}"))  # fmt: skip
     return routes
 
 
@@ -110,10 +138,13 @@ class PlanListView(ListMixin, PlanMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         user = self.request.user
-        context["rows"] = [
-            {"plan": plan, "actions": self.console.allowed_actions(user=user, plan=plan)}
-            for plan in context["page"].object_list
-        ]
+        rows = []
+        for plan in context["page"].object_list:
+            actions = self.console.allowed_actions(user=user, plan=plan)
+            # Which quantities this row edits in place, e.g. {"adjust": True, "record_actual": False}.
+            inline = {q.action: q.needs in actions for q in self.console.quantity_edits}
+            rows.append({"plan": plan, "actions": actions, "inline": inline})
+        context["rows"] = rows
         context["status_choices"] = PlanStatus.choices
         context["bulk_actions"] = self.console.bulk_choices(user)
         return context
@@ -284,3 +315,76 @@ class PlanBulkView(PlanMixin, View):
             else:
                 messages.success(request, summary)
         return HttpResponseRedirect(safe_next(request, grid))
+
+
+class PlanQuantityView(PlanMixin, PlanObjectMixin, FormView):
+    """One quantity of a plan (Adjust, Record actual): the target of the grid's inline forms and the page
+    the plan's buttons open. The form carries the version the user saw (WF-05); success returns to `next`
+    (the grid page with its filters) naming the plan and its version. A refusal (stale version, wrong
+    state, bad number) shows this page with the error and writes nothing."""
+
+    template_name = "planning/plan_quantity_form.html"
+    form_class = PlanQuantityForm
+    action = ""
+
+    @property
+    def edit(self) -> QuantityEdit:
+        return self.console.quantity_edit(self.action)
+
+    def get_permission_required(self):
+        return (self.console.view_perm, self.console.change_perm)
+
+    def get(self, request, *args, **kwargs):
+        plan = self.object
+        if self.edit.needs not in self.console.allowed_actions(user=request.user, plan=plan):
+            messages.error(request, f"{self.console.label} {self.console.describe(plan)} is "
+                                    f"{plan.get_status_display().lower()}; its {self.edit.label.lower()} "
+                                    "cannot be changed now.")  # fmt: skip
+            return HttpResponseRedirect(self.console.url("detail", plan.pk))
+        return super().get(request, *args, **kwargs)
+
+    def get_form_kwargs(self):
+        kwargs = super().get_form_kwargs()
+        kwargs.update(field=self.edit.field, label=self.edit.label, required=self.edit.required)
+        return kwargs
+
+    def get_initial(self):
+        return {self.edit.field: getattr(self.object, self.edit.field), "expected_version": self.object.version}
+
+    def next_url(self) -> str:
+        return safe_next(self.request, self.console.url("detail", self.object.pk))
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        next_url = self.next_url()
+        context.update(edit=self.edit, next=next_url, current=getattr(self.object, self.edit.field),
+                       reload_url=f"{self.request.path}?{urlencode({'next': next_url})}")  # fmt: skip
+        return context
+
+    def form_valid(self, form):
+        plan, edit = self.object, self.edit
+        value = form.cleaned_data[edit.field]
+        try:
+            saved = self.console.services["update"](actor=self.request.user, plan=plan, data={edit.field: value},
+                                                    expected_version=form.cleaned_data["expected_version"])  # fmt: skip
+        except errors.StaleVersion as exc:
+            now = (exc.context or {}).get("current_version")
+            form.add_error(None, f"{self.console.label} {self.console.describe(plan)} was changed by someone else"
+                                 f"{f' (now version {now})' if now else ''}; nothing was saved. Reload to see "
+                                 "the current values, then try again.")  # fmt: skip
+            return self.render_to_response(self.get_context_data(form=form, stale=True))
+        except errors.DomainError as exc:
+            raise_page_error(exc)
+            form.add_domain_error(exc)
+            return self.form_invalid(form)
+        name = f"{self.console.label} {self.console.describe(saved)}"
+        where = f"(version {saved.version}, {saved.get_status_display().lower()})"
+        label = edit.label.lower()
+        if getattr(plan, edit.field) == getattr(saved, edit.field):
+            messages.info(self.request, f"{name}: {label} unchanged {where}.")
+        elif value is None:
+            messages.success(self.request, f"{name}: {label} cleared {where}.")
+        else:
+            verb = "recorded" if edit.needs == "record_actual" else "saved"
+            messages.success(self.request, f"{name}: {label} {floatformat(value, '-2g')} {verb} {where}.")
+        return HttpResponseRedirect(self.next_url())

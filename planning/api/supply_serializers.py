@@ -122,6 +122,10 @@ class GapCloseInputSerializer(serializers.Serializer):
         max_length=50, required=False,
         help_text="Location code; default: the location whose row plans the most, else Main.",
     )  # fmt: skip
+    planned_prod_qty = _qty_field(
+        required=False,
+        help_text="The new planned quantity at the location; default the UI-05 proposal max(0, planned - plan gap).",
+    )
     expected_version = serializers.IntegerField(min_value=1, required=False)
 
 

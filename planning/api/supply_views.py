@@ -124,11 +124,13 @@ class GapCloseView(GatedView):
     permission = perms.CHANGE_SUPPLY_PLAN
 
     @extend_schema(
-        summary="Close a product-period's coverage gap",
-        description="Raises the planned production of the product's supply plan at the location (default: the "
-        "one planning the most, else Main) by the shortfall of FRM-02: a new version of a draft or rejected "
-        "plan, or a new draft. A submitted, approved or locked plan is 409 INVALID_STATE_TRANSITION (withdraw "
-        "or reopen it first); no shortfall is 409 BUSINESS_RULE_VIOLATION.",
+        summary="Close or adjust a product-period's gap",
+        description="Sets the planned production of the product's supply plan at the location (default: the "
+        "one planning the most, else Main) to `planned_prod_qty`, by default the UI-05 proposal max(0, planned - "
+        "plan gap of FRM-02): planned + |plan gap| for a shortage or critical gap, planned - plan gap for an "
+        "excess. A new version of a draft or rejected plan, or a new draft. A submitted, approved or locked plan "
+        "is 409 INVALID_STATE_TRANSITION (withdraw or reopen it first); a balanced or demand-less product-period, "
+        "or a quantity the plan already has, is 409 BUSINESS_RULE_VIOLATION.",
         request=ss.GapCloseInputSerializer,
         responses={200: ss.SupplyPlanSerializer, **error_responses(*WRITE_ERRORS, 409)},
     )
@@ -140,7 +142,8 @@ class GapCloseView(GatedView):
             raise ValidationFailed(fields={"product_id": ["Product not found."]}) from None
         location = location_by_code(request.user, data["location"]) if data.get("location") else None
         plan = services.supply_gap_close(actor=request.user, product=product, period=data["period"],
-                                         location=location, expected_version=data.get("expected_version"))  # fmt: skip
+                                         location=location, planned_prod_qty=data.get("planned_prod_qty"),
+                                         expected_version=data.get("expected_version"))  # fmt: skip
         plan = selectors.supply_plan_get(user=request.user, pk=plan.pk)
         response = Response(ss.SupplyPlanSerializer(plan, context={"request": request}).data)
         response["ETag"] = f'W/"{plan.version}"'

@@ -6,4 +6,5 @@ Callers import from `planning.selectors`; the modules below split the app by ent
 from planning.selectors.catalog import *  # noqa: F403
 from planning.selectors.integrations import *  # noqa: F403
 from planning.selectors.inventory import *  # noqa: F403
+from planning.selectors.review import *  # noqa: F403
 from planning.selectors.supply import *  # noqa: F403

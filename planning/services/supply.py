@@ -4,6 +4,8 @@ The lifecycle is the shared plan engine (`planning.services.plans`); this module
 particular to supply: the (product, period, location) key and the active-location rule (PLN-03).
 """
 
+from decimal import Decimal, InvalidOperation
+
 from django.db import transaction
 
 from genxsop.errors import Conflict, InvalidStateTransition, ValidationFailed
@@ -153,39 +155,49 @@ def _units(qty) -> str:
 
 @transaction.atomic
 def supply_gap_close(*, actor, product: Product, period, location: Location | None = None,
-                     expected_version: int | None = None) -> SupplyPlan:  # fmt: skip
-    """Propose the supply that closes a product-period's coverage shortfall (UI-05 "Close gap").
+                     planned_prod_qty=None, expected_version: int | None = None) -> SupplyPlan:  # fmt: skip
+    """Write the supply that closes or adjusts a product-period's gap (UI-05 "Close Gap" / "Adjust Plan").
 
-    The shortfall is max(0, -coverage_gap_qty) of FRM-02 over the actor's scope; none is 409
-    BUSINESS_RULE_VIOLATION. It is added to `planned_prod_qty` of the product's current supply row
-    at `location` (default: the location whose row plans the most, else Main): through
-    supply_plan_update when that row is draft or rejected (a new version), through
+    The gap is FRM-02 over the actor's scope; a product-period without demand or in balance is 409
+    BUSINESS_RULE_VIOLATION. The new `planned_prod_qty` of the product's current supply row at
+    `location` (default: the location whose row plans the most, else Main) is the given quantity,
+    else the proposal of `gap_close_proposal`: max(0, planned - plan gap), i.e. planned + |plan gap|
+    for a shortage and planned - plan gap for an excess. It is written through supply_plan_update
+    when that row is draft or rejected (a new version whose change_reason names the gap), through
     supply_plan_create (a draft) when there is none. A submitted, approved or locked row is 409
-    INVALID_STATE_TRANSITION: it has to be withdrawn or reopened first. Needs change_supplyplan
-    (and add_supplyplan to create). Emits what those services emit.
+    INVALID_STATE_TRANSITION (withdraw or reopen it first); a quantity the row already plans is 409
+    BUSINESS_RULE_VIOLATION. Needs change_supplyplan (and add_supplyplan to create). Emits what
+    those services emit.
     """
-    from planning.selectors import gap_analysis
+    from planning.selectors import gap_close_proposal
 
     require_perm(actor, perms.CHANGE_SUPPLY_PLAN)
     period = normalise_period(period)
-    items = gap_analysis(user=actor, params={"period": period.isoformat(), "product_id": str(product.pk)})
-    shortfall = max([-item["coverage_gap_qty"] for item in items if item["product_id"] == product.pk] or [0])
-    if shortfall <= 0:
-        raise Conflict(f"There is no coverage gap to close for {product.sku} in {period:%b %Y}.")
-    rows = SupplyPlan.objects.scope_for(actor, "view").filter(product_id=product.pk, period=period, is_current=True)
+    proposal = gap_close_proposal(user=actor, product=product, period=period, location=location)
+    item, location, row = proposal["item"], proposal["location"], proposal["row"]
+    if item is None or proposal["action"] is None:
+        why = "it has no demand" if item is None else "supply and demand are balanced"
+        raise Conflict(f"There is no coverage gap to close for {product.sku} in {period:%b %Y}: {why}.")
     if location is None:
-        row = max(rows.select_related("location"), key=lambda r: (r.planned_prod_qty or 0, -r.pk), default=None)
-        if row is not None:
-            location = row.location
-        else:
-            location = Location.objects.filter(code=DEFAULT_LOCATION_CODE).first()
-            if location is None:
-                raise ValidationFailed(fields={"location": [f"Unknown location {DEFAULT_LOCATION_CODE}."]})
+        raise ValidationFailed(fields={"location": [f"Unknown location {DEFAULT_LOCATION_CODE}."]})
+    if planned_prod_qty is None:
+        planned = proposal["proposed_qty"]
     else:
-        row = rows.filter(location_id=location.pk).first()
-    reason = f"Closes the coverage gap of {_units(shortfall)} units."
+        try:
+            planned = Decimal(str(planned_prod_qty))
+            if planned.is_finite() and planned >= 0:
+                planned = planned.quantize(Decimal("0.01"))
+        except (InvalidOperation, ValueError):
+            raise ValidationFailed(fields={"planned_prod_qty": ["Enter a number."]}) from None
+        if not planned.is_finite() or planned < 0:
+            raise ValidationFailed(fields={"planned_prod_qty": ["Must be zero or more."]})
+    verb = "Closes the shortfall" if proposal["action"] == "close" else "Adjusts the excess"
+    reason = (
+        f"{verb} of {product.sku} in {period:%b %Y}: plan gap {_units(item['plan_gap_qty'])} units "
+        f"(demand {_units(item['demand_qty'])}, coverage {item['coverage_gap_pct']:.1f} %, {item['status']})."
+    )
     if row is None:
-        data = {"period": period, "planned_prod_qty": shortfall, "change_reason": reason}
+        data = {"period": period, "planned_prod_qty": planned, "change_reason": reason}
         return supply_plan_create(actor=actor, product=product, location=location, data=data)
     if row.status not in (PlanStatus.DRAFT, PlanStatus.REJECTED):
         raise InvalidStateTransition(
@@ -193,6 +205,10 @@ def supply_gap_close(*, actor, product: Product, period, location: Location | No
             f"{row.get_status_display().lower()}; withdraw or reopen it before closing the gap.",
             context={"current_status": row.status, "action": "edit", "allowed_actions": plans.allowed_by_state(row)},
         )
-    planned = (row.planned_prod_qty or 0) + shortfall
+    if planned == (row.planned_prod_qty or 0):
+        raise Conflict(
+            f"The supply plan of {product.sku} for {period:%b %Y} at {location.code} already plans "
+            f"{_units(planned)} units; there is nothing to change."
+        )
     return supply_plan_update(actor=actor, plan=row, expected_version=expected_version,
                               data={"planned_prod_qty": planned, "change_reason": reason})  # fmt: skip

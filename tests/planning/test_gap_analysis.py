@@ -138,25 +138,70 @@ def test_the_query_count_does_not_grow_with_rows(w):
 # Closing a gap -----------------------------------------------------------------------------
 
 
-def test_close_gap_raises_the_largest_location_with_a_new_version(w):
-    # Speaker shortfall 30: the plant row (planned 100, the largest) becomes 130 as version 2.
+def test_close_gap_raises_the_largest_location_by_the_plan_gap_with_a_new_version(w):
+    # Speaker: plan gap 130 - 200 = -70, so the plant row (planned 100, the largest) proposes
+    # 100 + |-70| = 170, as version 2; planned total 170 + 30 = 200 = demand.
+    proposal = selectors.gap_close_proposal(user=w.planner, product=w.speaker, period=MARCH)
+    assert (proposal["action"], proposal["location"].code, proposal["current_qty"], proposal["proposed_qty"]) == (
+        "close", "PLANT-A", D("100.00"), D("170.00"))  # fmt: skip
+    # At the DC (planned 30) the same gap would propose 30 + 70 = 100.
+    assert [(o["row"].location.code, o["proposed_qty"], o["selected"]) for o in proposal["rows"]] == [
+        ("PLANT-A", D("170.00"), True), ("DC-B", D("100.00"), False)]  # fmt: skip
     plan = services.supply_gap_close(actor=w.planner, product=w.speaker, period=MARCH)
     assert (plan.pk, plan.location.code, plan.planned_prod_qty, plan.version) == (
-        w.speaker_plant.pk, "PLANT-A", D("130.00"), 2)  # fmt: skip
-    assert plan.change_reason == "Closes the coverage gap of 30 units."
+        w.speaker_plant.pk, "PLANT-A", D("170.00"), 2)  # fmt: skip
+    assert plan.change_reason == (
+        "Closes the shortfall of SPK-1 in Mar 2026: plan gap -70 units (demand 200, coverage -15.0 %, shortage)."
+    )
     event = AuditEvent.objects.filter(event_type="planning.supply_plan.updated", target_id=str(plan.pk)).get()
-    assert (event.before["planned_prod_qty"], event.after["planned_prod_qty"]) == ("100.00", "130.00")
+    assert (event.before["planned_prod_qty"], event.after["planned_prod_qty"]) == ("100.00", "170.00")
+    # Now planned 200 + stock 40 = 240 against 200: coverage +20 %, balanced (not above 20).
     assert next(i for i in gaps(w) if i["sku"] == "SPK-1")["status"] == "balanced"
     with pytest.raises(errors.Conflict) as caught:
         services.supply_gap_close(actor=w.planner, product=w.speaker, period=MARCH)
     assert caught.value.code == "BUSINESS_RULE_VIOLATION"
-    assert "no coverage gap to close" in caught.value.message
+    assert caught.value.message == (
+        "There is no coverage gap to close for SPK-1 in Mar 2026: supply and demand are balanced."
+    )
+
+
+def test_adjust_plan_lowers_an_excess_by_the_plan_gap(w):
+    # Radio April: planned 130 against forecast 100, plan gap +30 -> max(0, 130 - 30) = 100.
+    proposal = selectors.gap_close_proposal(user=w.planner, product=w.radio, period=APRIL)
+    assert (proposal["action"], proposal["proposed_qty"]) == ("adjust", D("100.00"))
+    plan = services.supply_gap_close(actor=w.planner, product=w.radio, period=APRIL)
+    assert (plan.planned_prod_qty, plan.version) == (D("100.00"), 2)
+    assert plan.change_reason == (
+        "Adjusts the excess of RAD-1 in Apr 2026: plan gap 30 units (demand 100, coverage 30.0 %, excess)."
+    )
+
+
+def test_adjust_plan_never_proposes_below_zero(w):
+    # Radio April at the DC with nothing planned: max(0, 0 - 30) = 0, a draft of 0 units.
+    proposal = selectors.gap_close_proposal(user=w.planner, product=w.radio, period=APRIL, location=w.dc)
+    assert (proposal["row"], proposal["current_qty"], proposal["proposed_qty"]) == (None, D("0.00"), D("0.00"))
+
+
+def test_an_explicit_quantity_replaces_the_proposal(w):
+    plan = services.supply_gap_close(actor=w.planner, product=w.speaker, period=MARCH, location=w.dc,
+                                     planned_prod_qty=D("45"))  # fmt: skip
+    assert (plan.pk, plan.planned_prod_qty, plan.version) == (w.speaker_dc.pk, D("45.00"), 2)
+    with pytest.raises(errors.ValidationFailed) as caught:
+        services.supply_gap_close(actor=w.planner, product=w.speaker, period=MARCH, planned_prod_qty=D("-1"))
+    assert caught.value.fields == {"planned_prod_qty": ["Must be zero or more."]}
+    with pytest.raises(
+        errors.Conflict
+    ) as caught:  # planned 145 + stock 40 = 185 < 200: still a shortage, the DC already plans 45
+        services.supply_gap_close(actor=w.planner, product=w.speaker, period=MARCH, location=w.dc,
+                                  planned_prod_qty=D("45"))  # fmt: skip
+    assert "already plans 45 units" in caught.value.message
 
 
 def test_close_gap_at_a_location_without_a_plan_creates_a_draft(w):
     plan = services.supply_gap_close(actor=w.planner, product=w.mower, period=MARCH, location=w.main)
-    # Mower shortfall: 100 - 75 = 25, as a new draft at Main.
+    # Mower plan gap 75 - 100 = -25; Main plans nothing, so 0 + 25 = 25 as a new draft at Main.
     assert (plan.location.code, plan.planned_prod_qty, plan.version, plan.status) == ("Main", D("25.00"), 1, "draft")
+    assert plan.change_reason.startswith("Closes the shortfall of MOW-1 in Mar 2026: plan gap -25 units")
     assert AuditEvent.objects.filter(event_type="planning.supply_plan.created", target_id=str(plan.pk)).exists()
 
 
@@ -171,18 +216,21 @@ def test_close_gap_refuses_a_submitted_plan_and_a_reader(w):
     before = SupplyPlan.objects.filter(pk=w.speaker_plant.pk).values().get()
     with pytest.raises(errors.InvalidStateTransition) as caught:
         services.supply_gap_close(actor=w.planner, product=w.speaker, period=MARCH)
-    assert "withdraw or reopen" in caught.value.message
+    assert caught.value.message == ("The supply plan of SPK-1 for Mar 2026 at PLANT-A is submitted; withdraw or "
+                                    "reopen it before closing the gap.")  # fmt: skip
     with pytest.raises(errors.PermissionDenied):
         services.supply_gap_close(actor=w.exec, product=w.speaker, period=MARCH, location=w.dc)
     assert SupplyPlan.objects.filter(pk=w.speaker_plant.pk).values().get() == before
     assert SupplyPlan.objects.filter(history_of__isnull=False).count() == 0
 
 
-def test_close_gap_without_demand_or_surplus_has_nothing_to_close(w):
-    with pytest.raises(errors.Conflict):
-        services.supply_gap_close(actor=w.planner, product=w.radio, period=APRIL)  # excess
-    with pytest.raises(errors.Conflict):
-        services.supply_gap_close(actor=w.planner, product=w.radio, period=date(2026, 9, 1))  # no demand
+def test_close_gap_without_demand_or_in_balance_has_nothing_to_close(w):
+    with pytest.raises(errors.Conflict) as caught:
+        services.supply_gap_close(actor=w.planner, product=w.radio, period=MARCH)  # balanced
+    assert caught.value.code == "BUSINESS_RULE_VIOLATION"
+    with pytest.raises(errors.Conflict) as caught:
+        services.supply_gap_close(actor=w.planner, product=w.radio, period=date(2026, 9, 1))
+    assert caught.value.message == "There is no coverage gap to close for RAD-1 in Sep 2026: it has no demand."
 
 
 # Demand history (API-DEM-16) ---------------------------------------------------------------

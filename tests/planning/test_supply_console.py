@@ -248,35 +248,36 @@ def test_gap_page_colours_rows_and_offers_close_gap_to_supply_writers(client, ga
     assert statuses == [("SPK-1", "critical"), ("RAD-1", "balanced")]
     assert 'class="gap-row gap-row--critical"' in html
     assert 'class="gap-row gap-row--balanced"' in html
-    assert html.count(">Close gap</button>") == 1
-    assert 'aria-label="Close gap of SPK-1 Mar 2026"' in html
+    assert html.count(">Close Gap</a>") == 1
+    assert 'aria-label="Close Gap of SPK-1 Mar 2026"' in html
     login(client, w.exec)
-    assert ">Close gap</button>" not in client.get(GAPS + "?period=2026-03").content.decode()
-    assert client.post(reverse("planning:supply_gap_close"), {"product_id": w.speaker.pk,
-                                                              "period": "2026-03"}).status_code == 403  # fmt: skip
+    assert ">Close Gap</a>" not in client.get(GAPS + "?period=2026-03").content.decode()
+    close = reverse("planning:supply_gap_close") + f"?product={w.speaker.pk}&period=2026-03"
+    assert client.get(close).status_code == 403
+    assert client.post(close, {"location": w.plant.pk, "planned_prod_qty": "150"}).status_code == 403
 
 
 def test_close_gap_from_the_page_names_the_plan_and_returns(client, gaps):
     w = gaps
     login(client, w.planner)
     back = GAPS + "?period=2026-03"
-    response = client.post(reverse("planning:supply_gap_close"),
-                           {"product_id": w.speaker.pk, "period": "2026-03", "next": back}, follow=True)  # fmt: skip
+    close = reverse("planning:supply_gap_close") + f"?product={w.speaker.pk}&period=2026-03"
+    response = client.post(close, {"location": w.plant.pk, "planned_prod_qty": "150", "next": back}, follow=True)
     assert response.redirect_chain[-1][0] == back
     assert messages_of(response) == ["Supply plan SPK-1 Mar 2026 at PLANT-A now plans 150 units (version 2, draft)."]
     assert next((i["sku"], i["status"]) for i in response.context["items"]) == ("SPK-1", "balanced")
-    response = client.post(reverse("planning:supply_gap_close"), {"product_id": w.speaker.pk, "period": "2026-03",
-                                                                  "next": back}, follow=True)  # fmt: skip
-    assert "no coverage gap to close" in messages_of(response)[0]
+    response = client.get(close)
+    assert "SPK-1 is balanced in Mar 2026: there is no gap to close or adjust." in response.content.decode()
 
 
 def test_close_gap_on_a_submitted_plan_shows_the_refusal(client, gaps):
     w = gaps
     services.supply_plan_submit(actor=w.planner, plan=w.speaker_plan)
     login(client, w.planner)
-    response = client.post(reverse("planning:supply_gap_close"), {"product_id": w.speaker.pk, "period": "2026-03"},
-                           follow=True)  # fmt: skip
-    assert "withdraw or reopen it before closing the gap" in messages_of(response)[0]
+    close = reverse("planning:supply_gap_close") + f"?product={w.speaker.pk}&period=2026-03"
+    response = client.post(close, {"location": w.plant.pk, "planned_prod_qty": "150"})
+    assert response.status_code == 200
+    assert "withdraw or reopen it before closing the gap" in response.content.decode()
     assert SupplyPlan.objects.get(pk=w.speaker_plan.pk).version == 1
 
 
