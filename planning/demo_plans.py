@@ -25,7 +25,7 @@ from django.db.models import Q
 
 from genxsop.services import require_perm, snapshot
 from governance import audit
-from governance.models import User
+from governance.models import Comment, User
 from planning import events, inventory_rules
 from planning import permissions as perms
 from planning.choices import InventoryStatus, PlanStatus, PolicySource, ProductStatus, SnapshotSource
@@ -133,12 +133,30 @@ class Actors:
         return cls(users[DEMAND_ACTOR], users[SUPPLY_ACTOR], users[APPROVER], users[INVENTORY_ACTOR])
 
 
+REJECTION_REASONS = (
+    "Too optimistic against last year's sell-through; revise with the regional sales input.",
+    "Promotion volume is not confirmed by marketing yet.",
+    "Capacity at the plant cannot cover this; align with the supply review before resubmitting.",
+    "Supplier lead time changed; rework the quantities.",
+)
+
+
 def status_for(seed: int, t: int, *key) -> str:
-    """DEMO-06: the next two months about 75 % approved, 15 % submitted, 10 % draft; else approved."""
+    """DEMO-06: the next two months about 75 % approved, 15 % submitted, 10 % draft; else approved.
+    A few of the drafts (about 4 % of those rows) are plans the approver sent back: rejected with a reason."""
     if t not in (1, 2):
         return PlanStatus.APPROVED
     u = stable_fraction(seed, *key, "status")
+    if u >= 0.96:
+        return PlanStatus.REJECTED
     return PlanStatus.APPROVED if u < 0.75 else PlanStatus.SUBMITTED if u < 0.90 else PlanStatus.DRAFT
+
+
+def decision_comment(seed: int, status: str, *key) -> str:
+    """The approver's reason on a rejected demo plan, drawn per plan like every other demo value."""
+    if status != PlanStatus.REJECTED:
+        return ""
+    return REJECTION_REASONS[int(stable_fraction(seed, *key, "reason") * len(REJECTION_REASONS))]
 
 
 # Generation ------------------------------------------------------------------------------------
@@ -184,7 +202,9 @@ def _demand_row(seed, spec, product, t, period, region, channel, forecast, actua
             if r.random() < 0.4:
                 edits.append({"adjusted_qty": q2(round(forecast * r.uniform(0.92, 1.1))),
                               "change_reason": "Revised in the demand review"})  # fmt: skip
-    return PlanLoadRow(values=values, edits=tuple(edits), status=status_for(seed, t, spec.sku, period, region))
+    status = status_for(seed, t, spec.sku, period, region)
+    return PlanLoadRow(values=values, edits=tuple(edits), status=status,
+                       comment=decision_comment(seed, status, spec.sku, period, region))  # fmt: skip
 
 
 def _frm01(row: PlanLoadRow) -> Decimal:
@@ -236,7 +256,9 @@ def build_supply(seed: int, anchor: datetime.date, content: Content, locations: 
             "supplier_name": supplier, "lead_time_days": spec.lead_time_days, "cost_per_unit": spec.unit_cost,
             "constraints": notes,
         }  # fmt: skip
-        content.supply.append(PlanLoadRow(values=values, status=status_for(seed, t, spec.sku, period, "supply")))
+        status = status_for(seed, t, spec.sku, period, "supply")
+        reason = decision_comment(seed, status, spec.sku, period, "supply")
+        content.supply.append(PlanLoadRow(values=values, status=status, comment=reason))
 
 
 # Inventory -------------------------------------------------------------------------------------
@@ -531,6 +553,9 @@ def delete_demo_content(product_ids: list[int], *, actor: User) -> Counter:
     ]  # fmt: skip
     for label, queryset, event in targets:
         if hasattr(queryset.model, "history_of"):
+            # Their decision comments go with them: they describe rows that no longer exist.
+            ids = [str(pk) for pk in queryset.values_list("pk", flat=True)]
+            Comment.objects.filter(entity_type=audit.entity_type_of(queryset.model()), entity_id__in=ids).delete()
             count = queryset.filter(is_current=True).count()
             queryset.filter(Q(is_current=False)).delete()
             queryset.delete()

@@ -24,6 +24,7 @@ from django.utils import timezone
 from genxsop.errors import Conflict, ValidationFailed
 from genxsop.services import require_perm, snapshot
 from governance import audit
+from governance.models import Comment
 from planning import events, inventory_rules
 from planning import permissions as perms
 from planning.choices import PlanSource, PlanStatus, PolicySource, ProductStatus
@@ -50,9 +51,12 @@ class PlanLoadRow:
     values: dict
     edits: tuple[dict, ...] = ()
     status: str = PlanStatus.DRAFT
-    # Filled by the loader: the live row and its history rows, oldest version first.
+    comment: str = ""  # the reason given with the final decision (a rejection's reason)
+    # Filled by the loader: the live row and its history rows, oldest version first, and the
+    # decision comments (GOV-12) to attach once the live row has its id.
     plan: object = None
     history: list = field(default_factory=list)
+    comments: list = field(default_factory=list)
 
 
 def chunked(items: Iterable, size: int = CHUNK) -> Iterator[list]:
@@ -135,7 +139,9 @@ def _replay(kind: PlanKind, row: PlanLoadRow, *, actor, approver, source: str, n
         plan.status = plans.PLAN_TRANSITIONS[action][plan.status]
         plan.updated_by = who
         metadata = {**extra, "action": action, **({"comment_kind": comment_kind} if comment_kind else {})}
-        message = plans.DEFAULT_REJECTION_COMMENT if action == "reject" else ""
+        message = (row.comment or plans.DEFAULT_REJECTION_COMMENT) if action == "reject" else ""
+        if message:
+            row.comments.append(Comment(entity_type=target_type, user=who, content=message, kind=comment_kind))
         entries.append(entry(who, action, before=before, after=snap(plan, plans._STATUS_FIELDS), message=message,
                              metadata=metadata))  # fmt: skip
     row.plan = plan
@@ -218,6 +224,13 @@ def plan_bulk_load(kind: PlanKind, *, actor, approver=None, rows: list[PlanLoadR
                 history.append(old)
         if history:
             kind.model.objects.bulk_create(history, batch_size=chunk_size)
+        comments = []
+        for row in batch:
+            for comment in row.comments:
+                comment.entity_id = str(row.plan.pk)
+                comments.append(comment)
+        if comments:
+            Comment.objects.bulk_create(comments, batch_size=chunk_size)
         if audit_per_row:
             audit.record_many(entries, batch_size=chunk_size)
         else:

@@ -15,7 +15,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from governance.choices import Role, Source
-from governance.models import ApiToken, AuditEvent, User
+from governance.models import ApiToken, AuditEvent, Comment, User
 from planning import demo, demo_check, demo_plans
 from planning.choices import LocationType, PlanStatus, ProductStatus
 from planning.demo_series import FIRST, LAST, generate
@@ -41,6 +41,7 @@ def run_loader(*args: str) -> str:
 def wipe() -> None:
     """Everything the loader writes, in dependency order: the database as before any load."""
     AuditEvent.objects.all().delete()
+    Comment.objects.all().delete()
     for model in (InventorySnapshot, Inventory, SupplyPlan, DemandPlan, Product):
         model.objects.all().delete()
     for level in (2, 1, 0):
@@ -285,9 +286,11 @@ def test_plans_and_stock_are_audited_as_the_people_who_would_have_acted(loaded):
         ("planning.demand_plan.created", "demand@genxsop.com"), ("planning.demand_plan.updated", "demand@genxsop.com"),
         ("planning.demand_plan.submitted", "demand@genxsop.com"),
         ("planning.demand_plan.approved", "executive@genxsop.com"),
+        ("planning.demand_plan.rejected", "executive@genxsop.com"),
         ("planning.supply_plan.created", "supply@genxsop.com"),
         ("planning.supply_plan.submitted", "supply@genxsop.com"),
         ("planning.supply_plan.approved", "executive@genxsop.com"),
+        ("planning.supply_plan.rejected", "executive@genxsop.com"),
         ("planning.inventory.created", "inventory@genxsop.com"),
     }  # fmt: skip
     approved = DemandPlan.objects.filter(is_current=True, status=PlanStatus.APPROVED).count()
@@ -442,12 +445,28 @@ def test_plan_statuses_and_versions(loaded):
         assert abs(mix[PlanStatus.APPROVED] / n - 0.75) < 0.10, (model, mix)
         assert abs(mix[PlanStatus.SUBMITTED] / n - 0.15) < 0.08, (model, mix)
         assert abs(mix[PlanStatus.DRAFT] / n - 0.10) < 0.07, (model, mix)
+        assert 0 < mix[PlanStatus.REJECTED] / n < 0.08, (model, mix)
     versioned = past.filter(version__gt=1).count() / past.count()
     assert 0.15 <= versioned <= 0.25
     assert past.filter(version=3).exists()
     assert past.exclude(adjusted_qty=None).count() == past.filter(version__gt=1).count()
     extra_versions = sum(v - 1 for v in past.values_list("version", flat=True))
     assert DemandPlan.objects.filter(is_current=False).count() == extra_versions
+
+
+def test_rejected_plans_carry_the_approvers_reason_as_a_comment(loaded):
+    executive = User.objects.get(email="executive@genxsop.com")
+    for model, entity_type in ((DemandPlan, "demand_plan"), (SupplyPlan, "supply_plan")):
+        rejected = model.objects.filter(is_current=True, status=PlanStatus.REJECTED)
+        assert rejected.exists()
+        assert set(rejected.values_list("rejected_by", flat=True)) == {executive.pk}
+        comments = Comment.objects.filter(entity_type=entity_type, kind="rejection")
+        assert sorted(comments.values_list("entity_id", flat=True)) == sorted(
+            str(pk) for pk in rejected.values_list("pk", flat=True)
+        )
+        assert set(comments.values_list("user", flat=True)) == {executive.pk}
+        assert all(c in demo_plans.REJECTION_REASONS for c in comments.values_list("content", flat=True))
+        assert rejected.filter(notes__contains="Rejected").count() == 0 if model is DemandPlan else True
 
 
 # Supply (DEMO-07) ------------------------------------------------------------------------------
