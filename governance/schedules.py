@@ -26,6 +26,8 @@ SCHEDULES = [
     DailySchedule("governance.purge_expired_auth_tokens", "governance.tasks.purge_expired_auth_tokens", time(4, 0)),
     DailySchedule("governance.purge_expired_sessions", "governance.tasks.purge_expired_sessions", time(4, 0)),
     DailySchedule("planning.purge_integration_batches", "planning.tasks.purge_integration_batches", time(4, 15)),
+    # Daily, but it writes only on the first run after a month ends (OPS-41).
+    DailySchedule("planning.capture_month_end_snapshots", "planning.tasks.capture_month_end_snapshots", time(0, 30)),
 ]
 
 

@@ -1,7 +1,10 @@
 """Background jobs of the planning app (django-q2, ORM broker): thin callers of the services."""
 
 from genxsop.tasks import job
+from planning.choices import SnapshotSource
+from planning.models import InventorySnapshot
 from planning.services.integrations import integration_batch_purge
+from planning.services.inventory import inventory_snapshot_capture, previous_month
 
 
 @job
@@ -9,3 +12,14 @@ def purge_integration_batches() -> int:
     """Daily retention of integration batches (INT-03): keys older than the retention period are
     forgotten with their batch. Returns the number of batches deleted."""
     return integration_batch_purge()
+
+
+@job
+def capture_month_end_snapshots() -> dict | None:
+    """OPS-41 month close: on the first run after a month ends, snapshot every inventory row for that
+    month. Scheduled daily, so a missed day (worker down on the 1st) catches up on the next run; once
+    the month has month-close snapshots, later runs leave them as the month ended."""
+    period = previous_month()
+    if InventorySnapshot.objects.filter(period=period, source=SnapshotSource.MONTH_CLOSE).exists():
+        return None
+    return inventory_snapshot_capture(actor=None, period=period)

@@ -319,3 +319,18 @@ def test_values_from_files_are_cleaned_before_the_rules_and_audited_as_stored(w)
     with pytest.raises(ValidationFailed) as refused:
         services.inventory_update(actor=w.admin, inventory=row, data={"reorder_point": "2"})
     assert "reorder_point" in refused.value.fields
+
+
+@pytest.mark.django_db
+def test_the_daily_month_close_job_writes_the_closed_month_once_and_keeps_it_as_it_ended(w):
+    from planning.services.inventory import previous_month
+    from planning.tasks import capture_month_end_snapshots
+
+    row = stock(w)
+    first = capture_month_end_snapshots()
+    assert first["created"] == 1
+    assert InventorySnapshot.objects.get().period == previous_month()
+    # Stock moves during the new month; the next days' runs leave the closed month as it ended.
+    services.inventory_update(actor=w.admin, inventory=row, data={"on_hand_qty": D("120")})
+    assert capture_month_end_snapshots() is None
+    assert InventorySnapshot.objects.get().on_hand_qty == D("200.00")
