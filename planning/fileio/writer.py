@@ -6,10 +6,10 @@ memory as cell objects) and sent as one file: a zip archive cannot be streamed b
 
 import csv
 import datetime
-import io
+import tempfile
 from decimal import Decimal
 
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 
 from planning.fileio.reader import CSV, XLSX
@@ -75,8 +75,13 @@ def csv_stream(header: list[str], rows):
         yield writer.writerow([_csv_value(v) for v in row])
 
 
-def xlsx_bytes(header: list[str], rows, *, sheet_title: str = "Data") -> bytes:
-    """One sheet, header row frozen, numbers typed as numbers."""
+XLSX_SPOOL_BYTES = 8 * 1024 * 1024
+
+
+def xlsx_file(header: list[str], rows, *, sheet_title: str = "Data"):
+    """One sheet, header row frozen, numbers typed as numbers, in a temporary file positioned at its
+    start. openpyxl's write-only mode keeps rows out of memory while writing; the finished workbook
+    spills to disk past 8 MiB, so a large export is streamed from a file rather than held whole."""
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
@@ -85,18 +90,24 @@ def xlsx_bytes(header: list[str], rows, *, sheet_title: str = "Data") -> bytes:
     sheet.append(header)
     for row in rows:
         sheet.append([_xlsx_value(v) for v in row])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    out = tempfile.SpooledTemporaryFile(max_size=XLSX_SPOOL_BYTES)  # noqa: SIM115 - FileResponse closes it
+    workbook.save(out)
+    out.seek(0)
+    return out
+
+
+def xlsx_bytes(header: list[str], rows, *, sheet_title: str = "Data") -> bytes:
+    with xlsx_file(header, rows, sheet_title=sheet_title) as out:
+        return out.read()
 
 
 def file_response(*, dataset: str, fmt: str, header: list[str], rows, name: str | None = None):
-    """The download: streamed CSV, or the XLSX workbook; `rows` is consumed lazily for CSV."""
+    """The download, streamed: CSV row by row as `rows` is consumed, XLSX from its temporary file."""
     name = name or file_name(dataset, fmt)
     if fmt == CSV:
         response = StreamingHttpResponse(csv_stream(header, rows), content_type=CONTENT_TYPES[CSV])
     else:
-        response = HttpResponse(xlsx_bytes(header, rows, sheet_title=dataset), content_type=CONTENT_TYPES[XLSX])
+        response = FileResponse(xlsx_file(header, rows, sheet_title=dataset), content_type=CONTENT_TYPES[XLSX])
     response["Content-Disposition"] = f'attachment; filename="{name}"'
     response["Cache-Control"] = "no-store"
     return response
