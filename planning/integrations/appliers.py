@@ -21,6 +21,7 @@ from governance import audit
 from planning import events, inventory_rules
 from planning import permissions as perms
 from planning.choices import (
+    PRODUCT_TRANSITIONS,
     BatchOperation,
     LocationType,
     PlanSource,
@@ -290,6 +291,13 @@ class ProductApplier(Applier):
         if not self.category_in_scope(product.category_id):
             raise ItemError(NOT_FOUND, f"Product {product.sku} is outside your scope.", "sku")
         changes = {k: v for k, v in given.items() if _differs(getattr(product, k), v)}
+        if "status" in changes and not any(
+            moves.get(product.status) == changes["status"] for moves in PRODUCT_TRANSITIONS.values()
+        ):
+            # WF-01: the ERP may discontinue or reactivate a product, never move it along a path the
+            # product lifecycle does not have (e.g. back to `new`).
+            raise ItemError(INVALID_VALUE, f"Product {product.sku} cannot go from {product.status} to "
+                                           f"{changes['status']}.", "status")  # fmt: skip
         if category is not None and (isinstance(category, tuple) or category.pk != product.category_id):
             changes["category"] = category
         if not changes:

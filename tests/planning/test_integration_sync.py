@@ -278,6 +278,17 @@ def test_products_sync_upserts_by_sku_and_finds_or_creates_the_category(w):
     assert AuditEvent.objects.filter(event_type="planning.category.created", target_id=str(brand.pk)).exists()
 
 
+def test_products_sync_follows_the_product_lifecycle_for_status(w):
+    _, body, _ = sync(w, "products_sync", [
+        {"sku": "SPK-1", "name": "Speaker", "status": "discontinued"},
+        {"sku": "MOW-1", "name": "Mower", "status": "new"},
+    ])  # fmt: skip
+    assert (body["updated"], body["failed"]) == (1, 1), body
+    assert [(e["index"], e["code"], e["field"]) for e in body["errors"]] == [(1, "INVALID_VALUE", "status")]
+    assert Product.objects.get(sku="SPK-1").status == "discontinued"
+    assert Product.objects.get(sku="MOW-1").status == "active"
+
+
 def test_product_import_walks_a_category_path(w):
     _, body, _ = run_batch(actor=w.admin, operation="import_products", channel="file",
                            meta={"source_system": "file", "dry_run": False, "atomic": True},
