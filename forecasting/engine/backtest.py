@@ -1,0 +1,224 @@
+"""Rolling-origin, multi-step backtest of catalogue models over a whole panel at once (FC-40).
+
+An origin `o` is a column count of the panel: every series is truncated to its first `o` calendar
+columns, each model forecasts the whole truncated panel in one call, and the forecasts are compared
+with the actuals of columns `o .. o + h - 1` (steps past the end of the panel are NaN). Origins run
+backwards from the last column, spaced by `step`, so later steps are judged on fewer origins.
+
+Errors are F - A with shape (n, origins, h) per model; NaN wherever the series had no actual at
+that point or the model could not forecast it (too little history at that origin, a failure, NaN).
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .base import CATALOGUE, ModelSpec
+
+try:  # the FC-41 metric set (FRM-20...25); the backtest keeps working without it
+    from . import metrics as _metrics
+except ImportError:  # pragma: no cover
+    _metrics = None
+
+
+def origins_for(T: int, h: int, n_origins: int | None = None, step: int = 1, min_train: int = 3) -> np.ndarray:
+    """Origins (column counts), ascending: T - step, T - 2·step, … (at most `n_origins`, ≥ min_train)."""
+    if n_origins is None:
+        n_origins = max(6, h)
+    step = max(1, int(step))
+    origins = T - step * np.arange(1, n_origins + 1)
+    return np.sort(origins[origins >= max(1, min_train)])
+
+
+def history_lengths(values: np.ndarray) -> np.ndarray:
+    return np.sum(~np.isnan(values), axis=1)
+
+
+def _trim_left(values: np.ndarray) -> np.ndarray:
+    """Drop calendar columns that are NaN for every row (models see the shortest common calendar)."""
+    if values.shape[0] == 0:
+        return values
+    any_valid = np.any(~np.isnan(values), axis=0)
+    if not any_valid.any():
+        return values[:, -1:]
+    return values[:, int(np.argmax(any_valid)) :]
+
+
+def safe_forecast(
+    spec: ModelSpec, values: np.ndarray, h: int, m: int, params: dict | None = None, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Forecast the rows of `values` with `spec`; never raises.
+
+    Returns (forecasts (n, h), reasons (n,) object array: None where the row got finite forecasts,
+    otherwise the reason text). Rows shorter than the model's `min_months` are not passed to the model.
+    When the model raises on a group of rows, the group is split in halves so that one failing series
+    costs only its own forecast (a few extra calls, no loop over series).
+    """
+    n = values.shape[0]
+    out = np.full((n, h), np.nan)
+    reasons = np.full(n, None, dtype=object)
+    if rows is None:
+        rows = np.ones(n, dtype=bool)
+    lengths = history_lengths(values)
+    if not spec.available:
+        reasons[rows] = "library unavailable"
+        return out, reasons
+    short = rows & (lengths < spec.min_months)
+    for i in np.flatnonzero(short):  # text only, per affected row
+        reasons[i] = f"history too short ({int(lengths[i])} < {spec.min_months} months)"
+    todo = np.flatnonzero(rows & ~short)
+    kwargs = {**spec.params, **(params or {})}
+
+    def run(index: np.ndarray) -> None:
+        if index.size == 0:
+            return
+        try:
+            result = np.asarray(spec.forecast(_trim_left(values[index]), h, m, **kwargs), dtype=float)
+            if result.shape != (index.size, h):
+                raise ValueError(f"returned shape {result.shape}, expected {(index.size, h)}")
+        except Exception as exc:
+            if index.size == 1:
+                reasons[index[0]] = f"error: {type(exc).__name__}: {exc}"[:200]
+                return
+            half = index.size // 2
+            run(index[:half])
+            run(index[half:])
+            return
+        out[index] = result
+
+    run(todo)
+    bad = np.zeros(n, dtype=bool)
+    bad[todo] = ~np.all(np.isfinite(out[todo]), axis=1)
+    for i in np.flatnonzero(bad & (reasons == None)):  # noqa: E711 (object array comparison)
+        reasons[i] = "produced NaN or infinite values"
+    out[bad] = np.nan
+    return out, reasons
+
+
+def mase_scale(values: np.ndarray, m: int) -> np.ndarray:
+    """Per-series MASE denominator (FRM-21): mean |A_t - A_{t-lag}| over the history, lag = m when the
+    series has ≥ 2m points, else 1. Falls back to mean |A|, then 1, when that is 0 or undefined."""
+    lengths = history_lengths(values)
+    T = values.shape[1]
+    scale = np.full(values.shape[0], np.nan)
+    for lag, rows in ((m, lengths >= 2 * m), (1, lengths < 2 * m)):
+        if lag >= T or not rows.any():
+            continue
+        diffs = np.abs(values[rows, lag:] - values[rows, :-lag])
+        with np.errstate(all="ignore"):
+            count = np.sum(~np.isnan(diffs), axis=1)
+            scale[rows] = np.where(count > 0, np.nansum(diffs, axis=1) / np.maximum(count, 1), np.nan)
+    with np.errstate(all="ignore"):
+        level = np.nanmean(np.abs(values), axis=1) if T else np.full(values.shape[0], np.nan)
+    scale = np.where(np.isfinite(scale) & (scale > 0), scale, level)
+    return np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
+
+
+def error_metrics(
+    errors: np.ndarray, actuals: np.ndarray, scale: np.ndarray, full: bool = False
+) -> dict[str, np.ndarray]:
+    """Per-series metrics over all (origin, step) points of errors/actuals shaped (n, ...).
+
+    Always mase (on `scale`, the selection score), mae, rmse, wape, mean_error and count; with
+    `full`, also the FC-41 set of metrics.py (mape, smape, bias %, hit rate, FRM-25 score, ...).
+    """
+    n = errors.shape[0]
+    e = errors.reshape(n, -1)
+    a = actuals.reshape(n, -1)
+    ok = np.isfinite(e) & np.isfinite(a)
+    count = ok.sum(axis=1)
+    e0 = np.where(ok, e, 0.0)
+    a0 = np.where(ok, a, 0.0)
+    with np.errstate(all="ignore"):
+        mae = np.where(count > 0, np.abs(e0).sum(axis=1) / count, np.nan)
+        rmse = np.where(count > 0, np.sqrt((e0**2).sum(axis=1) / count), np.nan)
+        sum_a = np.abs(a0).sum(axis=1)
+        wape = np.where((count > 0) & (sum_a > 0), np.abs(e0).sum(axis=1) / sum_a * 100, np.nan)
+        mean_e = np.where(count > 0, e0.sum(axis=1) / count, np.nan)
+        mase = mae / scale
+    out = {"mase": mase, "mae": mae, "rmse": rmse, "wape": wape, "mean_error": mean_e, "count": count}
+    if full and _metrics is not None:
+        extra = _metrics.all_metrics(a, np.where(ok, e + a, np.nan))
+        extra.pop("period_count", None)
+        out = {**extra, **out}
+    return out
+
+
+@dataclass
+class BacktestResult:
+    origins: np.ndarray  # (k,) column counts
+    h: int
+    actuals: np.ndarray  # (n, k, h)
+    scale: np.ndarray  # (n,) MASE denominators
+    forecasts: dict[str, np.ndarray] = field(default_factory=dict)  # model -> (n, k, h)
+    reasons: dict[str, np.ndarray] = field(default_factory=dict)  # model -> (n, k) failure text or None
+
+    @property
+    def models(self) -> tuple[str, ...]:
+        return tuple(self.forecasts)
+
+    def errors(self, model: str) -> np.ndarray:
+        """F - A, (n, k, h)."""
+        return self.forecasts[model] - self.actuals
+
+    def metrics(self, model: str, full: bool = False) -> dict[str, np.ndarray]:
+        return error_metrics(self.errors(model), self.actuals, self.scale, full)
+
+    def mase_by_step(self, model: str) -> np.ndarray:
+        """(n, h) MASE per horizon step (mean over origins)."""
+        err = np.abs(self.errors(model))
+        count = np.sum(np.isfinite(err), axis=1)
+        total = np.nansum(err, axis=1)
+        with np.errstate(all="ignore"):
+            return np.where(count > 0, total / np.maximum(count, 1), np.nan) / self.scale[:, None]
+
+    def score(self, model: str) -> np.ndarray:
+        """(n,) selection score: MASE over every (origin, step) pair; NaN when never scored."""
+        return self.metrics(model)["mase"]
+
+    def table(self, row: int) -> dict[str, dict[str, float | None]]:
+        """Metrics of every model for one series (report only)."""
+        out = {}
+        for model in self.forecasts:
+            metrics = self.metrics(model, full=True)
+            out[model] = {
+                key: (None if not np.isfinite(value[row]) else round(float(value[row]), 4))
+                for key, value in metrics.items()
+            }
+        return out
+
+
+def backtest(
+    values: np.ndarray,
+    models: Iterable[str | ModelSpec],
+    h: int,
+    m: int,
+    *,
+    n_origins: int | None = None,
+    step: int = 1,
+    min_train: int = 3,
+    params: dict[str, dict] | None = None,
+) -> BacktestResult:
+    """Backtest each model on the panel `values` (n, T) at every origin, one call per (model, origin)."""
+    values = np.asarray(values, dtype=float)
+    n, T = values.shape
+    origins = origins_for(T, h, n_origins, step, min_train)
+    k = origins.size
+    actuals = np.full((n, k, h), np.nan)
+    padded = np.concatenate([values, np.full((n, h), np.nan)], axis=1)
+    for j, o in enumerate(origins):
+        actuals[:, j, :] = padded[:, o : o + h]
+    result = BacktestResult(origins=origins, h=h, actuals=actuals, scale=mase_scale(values, m))
+    params = params or {}
+    for model in models:
+        spec = CATALOGUE[model] if isinstance(model, str) else model
+        fc = np.full((n, k, h), np.nan)
+        reasons = np.full((n, k), None, dtype=object)
+        for j, o in enumerate(origins):
+            train = values[:, :o]
+            rows = history_lengths(train) >= max(min_train, spec.min_months)
+            fc[:, j, :], reasons[:, j] = safe_forecast(spec, train, h, m, params.get(spec.id), rows)
+        result.forecasts[spec.id] = fc
+        result.reasons[spec.id] = reasons
+    return result
