@@ -41,11 +41,13 @@ def load_catalogue() -> dict:
     import importlib
 
     for name in MODEL_MODULES:
-        try:
-            importlib.import_module(f"{__package__}.{name}")
-        except ImportError:  # a module not written yet (or its optional library missing)
-            continue
+        importlib.import_module(f"{__package__}.{name}")
     return CATALOGUE
+
+
+# Registered on import, so every caller of forecast_panel sees the whole catalogue (an empty one
+# would silently leave every series on the last-value fallback).
+load_catalogue()
 
 
 @dataclass
