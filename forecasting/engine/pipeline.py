@@ -28,8 +28,10 @@ import numpy as np
 
 from .backtest import BacktestResult, backtest, error_metrics, history_lengths, safe_forecast
 from .base import CATALOGUE, Panel
+from .quality import classify_demand
 
 ENSEMBLE = "ensemble"
+INACTIVE = "inactive"  # the label of FC-13's zero forecast
 SEASONAL_NAIVE = "seasonal_naive"
 LAST_RESORT = "naive"  # last observed value; used only when every model of a chain failed
 Z = {80: 1.2816, 90: 1.6449, 95: 1.96}
@@ -243,8 +245,11 @@ def forecast_panel(
         width, method = interval_widths(errors, bt.scale, values, level, min_errors)
         bounds[level] = (np.maximum(fc - width, 0.0), fc + width)
         methods = np.where(methods == "", method, methods)
+    inactive = np.array([record.model == INACTIVE for record in records], dtype=bool)
+    for level in levels:  # FC-13: a zero band for inactive series
+        bounds[level] = tuple(np.where(inactive[:, None], 0.0, bound) for bound in bounds[level])
     for i, record in enumerate(records):
-        record.interval_method = str(methods[i])
+        record.interval_method = "zero (inactive series)" if inactive[i] else str(methods[i])
     return ForecastResult(
         ids=tuple(panel.ids), h=h, forecast=fc, bounds=bounds, records=records, models=[r.model for r in records]
     )
@@ -279,6 +284,12 @@ def _auto(panel, values, h, m, n_origins, step, top_k, combine, params):
         for i in np.flatnonzero([r is not None and not r.startswith("history too short") for r in reasons]):
             failures[i].append(f"model_failed:{spec.id}:{reasons[i]}")
     valid = np.isfinite(scores) & np.all(np.isfinite(final), axis=2)
+    # Routing by demand pattern (FRM-42): the intermittent family models sporadic demand only, so
+    # smooth and erratic series never select it; intermittent and lumpy series may use any model.
+    pattern = classify_demand(values).pattern
+    regular = np.isin(pattern, ("smooth", "erratic"))
+    intermittent_family = np.array([spec.family == "intermittent" for spec in specs], dtype=bool)
+    valid &= ~(regular[:, None] & intermittent_family[None, :])
     S = np.where(valid, scores, np.inf)
     order = np.argsort(S, axis=1, kind="stable")  # ties: catalogue order
     nvalid = valid.sum(axis=1)
@@ -345,12 +356,21 @@ def _auto(panel, values, h, m, n_origins, step, top_k, combine, params):
             if model_id in bt.forecasts:
                 errors[rows] = bt.forecasts[model_id][rows] - bt.actuals[rows]
 
+    # FC-13: a series whose last 12 months are all zero is inactive: forecast 0 with a zero band.
+    inactive = pattern == "inactive"
+    fc[inactive] = 0.0
+    errors[inactive] = 0.0
+    label[inactive] = INACTIVE
+
     tables = _tables(bt, {ENSEMBLE: combo_metrics})
     records = []
     names = np.asarray(ids, dtype=object)
     for i in range(n):
         members = tuple(names[top[i, : kk[i]]]) if kk[i] else (label[i],)
-        if none[i]:
+        if inactive[i]:
+            reason = "Inactive series: the last 12 months are all zero, so the forecast is 0."
+            members = ()
+        elif none[i]:
             reason = (
                 f"Selected {label[i]} by history-length rule ({int(history_lengths(values[i : i + 1])[0])} months); "
                 "no candidate could be backtested."
@@ -380,7 +400,7 @@ def _auto(panel, values, h, m, n_origins, step, top_k, combine, params):
                 members=members,
                 reason=reason,
                 fallback_chain=chains[i],
-                warnings=failures[i] + chain_warnings[i],
+                warnings=failures[i] + chain_warnings[i] + (["inactive_series"] if inactive[i] else []),
                 backtest=tables[i],
             )
         )

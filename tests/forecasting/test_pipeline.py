@@ -207,3 +207,26 @@ def test_real_catalogue_end_to_end():
     ]
     assert fallback.models[-1] != "prophet"
     assert np.isfinite(fallback.forecast).all()
+
+
+def test_demand_pattern_routes_the_intermittent_family_and_inactive_series_forecast_zero():
+    load_catalogue()
+    rng = np.random.default_rng(7)
+    t = np.arange(36)
+    smooth = 100 + 10 * np.sin(2 * np.pi * t / 12) + rng.normal(0, 2, 36)
+    sporadic = np.where(rng.random(36) < 0.3, rng.integers(5, 15, 36), 0).astype(float)
+    sporadic[-3] = 9.0  # demand in the last year, so it is intermittent, not inactive
+    dormant = np.concatenate([rng.integers(5, 15, 24).astype(float), np.zeros(12)])
+    panel = Panel(ids=("smooth", "sporadic", "dormant"), values=np.vstack([smooth, sporadic, dormant]), start="2023-01")
+
+    result = forecast_panel(panel, h=6, m=12)
+
+    intermittent = {"croston", "sba", "tsb"}
+    assert not intermittent & set(result.records[0].members)
+    assert result.records[2].model == "inactive"
+    assert "inactive_series" in result.records[2].warnings
+    assert np.all(result.forecast[2] == 0)
+    assert np.all(result.lower(95)[2] == 0)
+    assert np.all(result.upper(95)[2] == 0)
+    assert np.all(np.isfinite(result.forecast[1]))
+    assert np.all(result.forecast[1] >= 0)
