@@ -43,5 +43,6 @@ urlpatterns = [
     re_path(r"^schema/?$", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
     path("", include("planning.api.urls")),
     path("", include("governance.api.urls")),
+    path("", include("forecasting.api.urls")),
     re_path(r"^.*$", api_not_found, name="not-found"),
 ]

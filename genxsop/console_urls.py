@@ -7,6 +7,7 @@ from genxsop import views
 urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
     path("", include("planning.urls")),
+    path("", include("forecasting.urls")),
     path("", include("governance.administration_urls")),
     path("", include("governance.urls")),
 ]

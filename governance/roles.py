@@ -48,6 +48,15 @@ ROLE_PERMISSIONS[R.SOP_COORDINATOR.value].update([
     "planning.view_integrationbatch", "planning.add_integrationbatch", "planning.view_outboundmessage",
     "planning.add_outboundmessage", "planning.change_outboundmessage",
 ])  # fmt: skip
+# Forecasting (§1.2, ACC-06): read for every non-viewer role; FC_W writes; OPS runs jobs and approves.
+from forecasting import permissions as _fc  # noqa: E402
+
+for _role in NON_VIEWER:
+    ROLE_PERMISSIONS[_role.value].update(_fc.READ)
+for _role in (R.DEMAND_PLANNER, R.SUPPLY_PLANNER, R.FINANCE_ANALYST, R.SOP_COORDINATOR):
+    ROLE_PERMISSIONS[_role.value].update(_fc.WRITE)
+for _role in (R.EXECUTIVE, R.SOP_COORDINATOR):
+    ROLE_PERMISSIONS[_role.value].update(_fc.OPS)
 # Audit log search (ACC-06: admin, executive, coordinator).
 for _role in (R.EXECUTIVE, R.SOP_COORDINATOR):
     ROLE_PERMISSIONS[_role.value].add("governance.view_auditevent")

@@ -16,7 +16,16 @@ from genxsop import __version__
 from genxsop.guardrails import DEV_SECRET_KEY, enforce_guardrails
 from genxsop.logging import build_logging_config
 from genxsop.settings.email import email_settings
-from genxsop.settings.env import env_bool, env_choice, env_int, env_json, env_list, env_rate, env_str
+from genxsop.settings.env import (
+    env_bool,
+    env_choice,
+    env_daily_cron,
+    env_int,
+    env_json,
+    env_list,
+    env_rate,
+    env_str,
+)
 from governance.choices import Role
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -424,6 +433,15 @@ SPECTACULAR_SETTINGS = {
 FORECAST_JOB_RETENTION_DAYS = env_int("FORECAST_JOB_RETENTION_DAYS", 30, minimum=1)
 FORECAST_JOB_TIMEOUT_SECONDS = env_int("FORECAST_JOB_TIMEOUT_SECONDS", 900, minimum=10)
 FORECAST_JOB_MAX_ATTEMPTS = env_int("FORECAST_JOB_MAX_ATTEMPTS", 2, minimum=1)
+FORECAST_JOB_HEARTBEAT_SECONDS = env_int("FORECAST_JOB_HEARTBEAT_SECONDS", 10, minimum=1)
+FORECAST_JOB_CLEANUP_CRON = env_daily_cron("FORECAST_JOB_CLEANUP_CRON", "15 3 * * *")
+FORECAST_NIGHTLY_ENABLED = env_bool("FORECAST_NIGHTLY_ENABLED", False)
+FORECAST_NIGHTLY_CRON = env_daily_cron("FORECAST_NIGHTLY_CRON", "0 2 * * *")
+FORECAST_MAX_HORIZON = env_int("FORECAST_MAX_HORIZON", 24, minimum=1, maximum=24)
+FORECAST_DEFAULT_HORIZON = env_int("FORECAST_DEFAULT_HORIZON", 6, minimum=1, maximum=FORECAST_MAX_HORIZON)
+FORECAST_ACCURACY_LAG = env_int("FORECAST_ACCURACY_LAG", 1, minimum=1, maximum=24)
+FORECAST_MISSING_AS_ZERO = env_bool("FORECAST_MISSING_AS_ZERO", True)
+FORECAST_SNAPSHOT_RETENTION_MONTHS = env_int("FORECAST_SNAPSHOT_RETENTION_MONTHS", 60, minimum=1)
 Q_WORKERS = env_int("Q_WORKERS", 2, minimum=1, maximum=32)
 _q_timeout = FORECAST_JOB_TIMEOUT_SECONDS + 60
 Q_CLUSTER = {

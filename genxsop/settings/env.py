@@ -77,3 +77,14 @@ def env_rate(name: str, default: str) -> str:
     if not _RATE_RE.fullmatch(value):
         raise ImproperlyConfigured(f"{name} must be a count per s, min, hour or day such as 60/min; got {value!r}.")
     return value
+
+
+_DAILY_CRON_RE = re.compile(r"([0-5]?[0-9]) ([01]?[0-9]|2[0-3]) \* \* \*")
+
+
+def env_daily_cron(name: str, default: str) -> str:
+    """A daily cron expression `M H * * *` (UTC); the only form our schedules run without croniter."""
+    raw = os.environ.get(name, default).strip()
+    if not _DAILY_CRON_RE.fullmatch(" ".join(raw.split())):
+        raise ImproperlyConfigured(f"{name} must be a daily cron expression 'M H * * *' (UTC), got {raw!r}.")
+    return " ".join(raw.split())

@@ -5,6 +5,16 @@ Each area module exports `ENDPOINTS` (method, path, allowed roles, body) and
 keyed by the path prefix before `{id}`, and per-operation overrides keyed by (method, path).
 """
 
-from tests.platform.matrix import integrations, inventory, io, supply
+from tests.platform.matrix import (
+    forecasting_accuracy,
+    forecasting_consensus,
+    forecasting_jobs,
+    forecasting_runs,
+    integrations,
+    inventory,
+    io,
+    supply,
+)
 
-AREAS = [supply, inventory, integrations, io]
+AREAS = [supply, inventory, integrations, io, forecasting_runs, forecasting_jobs, forecasting_consensus,
+         forecasting_accuracy]  # fmt: skip

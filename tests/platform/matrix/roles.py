@@ -12,6 +12,8 @@ INV_W = frozenset({Role.ADMIN, Role.INVENTORY_MANAGER, Role.SUPPLY_PLANNER})
 INV_R = frozenset({Role.ADMIN, Role.EXECUTIVE, Role.SUPPLY_PLANNER, Role.INVENTORY_MANAGER, Role.FINANCE_ANALYST,
                    Role.SOP_COORDINATOR})  # fmt: skip
 INTEG = frozenset({Role.ADMIN, Role.SOP_COORDINATOR})
+FC_W = frozenset({Role.ADMIN, Role.DEMAND_PLANNER, Role.SUPPLY_PLANNER, Role.FINANCE_ANALYST, Role.SOP_COORDINATOR})
+OPS = frozenset({Role.ADMIN, Role.EXECUTIVE, Role.SOP_COORDINATOR})
 PUBLIC = "public"
 
-__all__ = ["ADMIN", "ALL", "APPR", "DEM_W", "INTEG", "INV_R", "INV_W", "NV", "PUBLIC", "SUP_W"]
+__all__ = ["ADMIN", "ALL", "APPR", "DEM_W", "FC_W", "INTEG", "INV_R", "INV_W", "NV", "OPS", "PUBLIC", "SUP_W"]

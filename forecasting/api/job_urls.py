@@ -1,0 +1,3 @@
+"""Routes of this forecasting area (see forecasting/api/urls.py)."""
+
+urlpatterns = []

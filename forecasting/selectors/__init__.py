@@ -1,0 +1,1 @@
+"""Forecasting reads, scoped to the user (ScopedQuerySet.for_user)."""

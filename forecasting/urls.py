@@ -1,0 +1,3 @@
+"""Forecasting console pages under /forecasting/."""
+
+urlpatterns = []
