@@ -44,7 +44,11 @@ def make_run(product, *, as_of: datetime.date, predictions: list[float], model: 
             confidence=Decimal("80"),
             training_date=now,
             features_used={"run_audit_id": run.pk},
-        )  # fmt: skip
+        )
         for i, q in enumerate(predictions)
     )
     return run
+
+
+def _dec(value: float) -> Decimal:
+    return Decimal(str(round(value, 2)))
