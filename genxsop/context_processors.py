@@ -11,8 +11,10 @@ NAVIGATION = [
     ("Demand Planning", "planning:demand_plan_list", "planning.view_demandplan", "/demand/", "chart"),
     ("Supply Planning", "planning:supply_plan_list", "planning.view_supplyplan", "/supply/", "supply"),
     ("Inventory", "planning:inventory_list", "planning.view_inventory", "/inventory/", "inventory"),
+    ("Forecasting", "forecasting:workbench", "forecasting.view_forecastrun", "/forecasting/", "forecast"),
     ("Integrations", "planning:integration_batch_list", "planning.view_integrationbatch", "/integrations/", "sync"),
     ("Catalog", "planning:product_list", "planning.view_product", "/catalog/", "catalog"),
+    ("Audit Log", "governance:audit_log", "governance.view_auditevent", "/audit/", "history"),
     ("Administration", "administration:user_list", "governance.change_user", "/administration/", "admin"),
 ]
 

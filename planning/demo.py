@@ -283,6 +283,7 @@ def load(*, seed: int | None = None, anchor: datetime.date | None = None, reset:
         # The end-of-life product is discontinued once its history is in: no plan can be made for it after.
         for product in to_discontinue:
             product_discontinue(actor=admin, product=product, reason="End of life: replaced by wireless earbuds.")
+        _load_forecasts(report, admin)
         report.checks = demo_check.run(anchor=report.anchor, product_skus=[p.sku for p in PRODUCTS],
                                        generated=generated)  # fmt: skip
     report.seconds["total"] = time.monotonic() - started
@@ -323,6 +324,20 @@ def _load_plans(report: DemoReport, admin: User, categories: dict, scale: int) -
         report.seconds[kind] = seconds
 
 
+def _load_forecasts(report: DemoReport, admin: User) -> None:
+    """DEMO-08: runs, consensus, anomalies and accuracy points of the demo products (not the synthetic ones)."""
+    from forecasting import demo as forecasting_demo
+
+    ids = list(Product.objects.filter(sku__in=[p.sku for p in PRODUCTS]).values_list("pk", flat=True))
+    result = forecasting_demo.load(seed=report.seed, anchor=report.anchor, admin=admin, product_ids=ids)
+    if not result:
+        report.count("existing", "forecast data")
+        return
+    for kind in ("forecast_runs", "forecast_consensus", "forecast_anomalies", "accuracy_points"):
+        report.created[kind] = report.created.get(kind, 0) + int(result[kind])
+    report.seconds["forecasting"] = result["seconds"]
+
+
 def _reset_content(report: DemoReport) -> None:
     """Plans, stock and snapshots of the demo products (and the synthetic SCL- products themselves)."""
     admin = _find_user(ADMIN_EMAIL)
@@ -330,6 +345,10 @@ def _reset_content(report: DemoReport) -> None:
         return
     ids = list(Product.objects.filter(Q(sku__in=[p.sku for p in PRODUCTS]) | Q(sku__startswith=demo_plans.SCALE_PREFIX))
                .values_list("pk", flat=True))  # fmt: skip
+    from forecasting import demo as forecasting_demo
+
+    for kind, n in forecasting_demo.delete_demo_forecasts(ids, actor=admin).items():
+        report.deleted[kind] = n
     for kind, n in demo_plans.delete_demo_content(ids, actor=admin).items():
         report.deleted[kind] = n
     synthetic = Product.objects.filter(sku__startswith=demo_plans.SCALE_PREFIX)

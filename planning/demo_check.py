@@ -36,6 +36,7 @@ def run(*, anchor: datetime.date, product_skus: list[str], generated: bool = Tru
     if generated:
         _check_inventory_mix(product_skus, problems, passed)
         _check_gaps(anchor, product_skus, problems, passed)
+        _check_forecasts(anchor, product_skus, problems, passed)
     else:
         passed.append("status mix and gaps not re-checked: the demo plans were loaded before")
     if problems:
@@ -110,6 +111,14 @@ def critical_gaps(anchor: datetime.date, skus) -> list[tuple[str, datetime.date]
     wanted = set(skus)
     return sorted((item["sku"], item["period"]) for item in gap_analysis(user=viewer, params=params)
                   if item["sku"] in wanted)  # fmt: skip
+
+
+def _check_forecasts(anchor, skus, problems, passed) -> None:
+    from forecasting import demo as forecasting_demo
+    from planning.models import Product
+
+    forecasting_demo.check(anchor, list(Product.objects.filter(sku__in=skus).values_list("pk", flat=True)), problems,
+                           passed)  # fmt: skip
 
 
 def _check_gaps(anchor, skus, problems, passed) -> None:

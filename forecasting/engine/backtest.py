@@ -14,12 +14,18 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .base import CATALOGUE, ModelSpec
+from .base import CATALOGUE, ModelSpec, Stopped
+from .metrics import error_metrics
 
-try:  # the FC-41 metric set (FRM-20...25); the backtest keeps working without it
-    from . import metrics as _metrics
-except ImportError:  # pragma: no cover
-    _metrics = None
+__all__ = [
+    "BacktestResult",
+    "backtest",
+    "error_metrics",
+    "history_lengths",
+    "mase_scale",
+    "origins_for",
+    "safe_forecast",
+]
 
 
 def origins_for(T: int, h: int, n_origins: int | None = None, step: int = 1, min_train: int = 3) -> np.ndarray:
@@ -115,36 +121,6 @@ def mase_scale(values: np.ndarray, m: int) -> np.ndarray:
     return np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
 
 
-def error_metrics(
-    errors: np.ndarray, actuals: np.ndarray, scale: np.ndarray, full: bool = False
-) -> dict[str, np.ndarray]:
-    """Per-series metrics over all (origin, step) points of errors/actuals shaped (n, ...).
-
-    Always mase (on `scale`, the selection score), mae, rmse, wape, mean_error and count; with
-    `full`, also the FC-41 set of metrics.py (mape, smape, bias %, hit rate, FRM-25 score, ...).
-    """
-    n = errors.shape[0]
-    e = errors.reshape(n, -1)
-    a = actuals.reshape(n, -1)
-    ok = np.isfinite(e) & np.isfinite(a)
-    count = ok.sum(axis=1)
-    e0 = np.where(ok, e, 0.0)
-    a0 = np.where(ok, a, 0.0)
-    with np.errstate(all="ignore"):
-        mae = np.where(count > 0, np.abs(e0).sum(axis=1) / count, np.nan)
-        rmse = np.where(count > 0, np.sqrt((e0**2).sum(axis=1) / count), np.nan)
-        sum_a = np.abs(a0).sum(axis=1)
-        wape = np.where((count > 0) & (sum_a > 0), np.abs(e0).sum(axis=1) / sum_a * 100, np.nan)
-        mean_e = np.where(count > 0, e0.sum(axis=1) / count, np.nan)
-        mase = mae / scale
-    out = {"mase": mase, "mae": mae, "rmse": rmse, "wape": wape, "mean_error": mean_e, "count": count}
-    if full and _metrics is not None:
-        extra = _metrics.all_metrics(a, np.where(ok, e + a, np.nan))
-        extra.pop("period_count", None)
-        out = {**extra, **out}
-    return out
-
-
 @dataclass
 class BacktestResult:
     origins: np.ndarray  # (k,) column counts
@@ -199,19 +175,29 @@ def backtest(
     step: int = 1,
     min_train: int = 3,
     params: dict[str, dict] | None = None,
+    actuals: np.ndarray | None = None,
+    should_stop=None,
 ) -> BacktestResult:
-    """Backtest each model on the panel `values` (n, T) at every origin, one call per (model, origin)."""
+    """Backtest each model on the panel `values` (n, T) at every origin, one call per (model, origin).
+
+    Models train on `values`; errors and the MASE scale are measured on `actuals` (same shape;
+    default `values`), so a cleaned training history is still judged against what happened.
+    `should_stop()` is asked before every model; when it answers True, `Stopped` is raised.
+    """
     values = np.asarray(values, dtype=float)
+    raw = values if actuals is None else np.asarray(actuals, dtype=float)
     n, T = values.shape
     origins = origins_for(T, h, n_origins, step, min_train)
     k = origins.size
     actuals = np.full((n, k, h), np.nan)
-    padded = np.concatenate([values, np.full((n, h), np.nan)], axis=1)
+    padded = np.concatenate([raw, np.full((n, h), np.nan)], axis=1)
     for j, o in enumerate(origins):
         actuals[:, j, :] = padded[:, o : o + h]
-    result = BacktestResult(origins=origins, h=h, actuals=actuals, scale=mase_scale(values, m))
+    result = BacktestResult(origins=origins, h=h, actuals=actuals, scale=mase_scale(raw, m))
     params = params or {}
     for model in models:
+        if should_stop is not None and should_stop():
+            raise Stopped()
         spec = CATALOGUE[model] if isinstance(model, str) else model
         fc = np.full((n, k, h), np.nan)
         reasons = np.full((n, k), None, dtype=object)

@@ -46,6 +46,10 @@ class ModelSpec:
 CATALOGUE: dict[str, ModelSpec] = {}
 
 
+class Stopped(Exception):
+    """A caller's `should_stop` answered True; the engine abandons the run between two model fits."""
+
+
 def register(spec: ModelSpec) -> ModelSpec:
     CATALOGUE[spec.id] = spec
     return spec

@@ -215,6 +215,36 @@ def all_metrics(
     return out
 
 
+def error_metrics(
+    errors: np.ndarray, actuals: np.ndarray, scale: np.ndarray, full: bool = False
+) -> dict[str, np.ndarray]:
+    """Per-series metrics over every (origin, step) point of backtest errors F - A and actuals (n, ...).
+
+    Always `mase` (MAE over the given per-series `scale`: the selection score), `mae`, `rmse`,
+    `wape`, `mean_error` and `count`; with `full`, the FC-41 set of `all_metrics` as well (its
+    `score` is FRM-25).
+    """
+    n = errors.shape[0]
+    a = np.asarray(actuals, dtype=float).reshape(n, -1)
+    f = a + np.asarray(errors, dtype=float).reshape(n, -1)
+    _, _, e, ok = _prepare(a, f)
+    count = ok.sum(axis=1)
+    mae_value = mae(a, f)
+    out = {
+        "mase": _ratio(mae_value, np.asarray(scale, dtype=float)),
+        "mae": mae_value,
+        "rmse": rmse(a, f),
+        "wape": wape(a, f),
+        "mean_error": _ratio(e.sum(axis=1), count),
+        "count": count,
+    }
+    if full:
+        extra = all_metrics(a, f)
+        extra.pop("period_count", None)
+        out = {**extra, **out}
+    return out
+
+
 def rounded(values, digits: int = 4) -> np.ndarray:
     """FRM-26: every metric is rounded to 4 dp."""
     return np.round(np.asarray(values, dtype=float), digits)

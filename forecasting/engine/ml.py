@@ -16,6 +16,7 @@ Rows with fewer than 24 points are NaN (FC-22 falls back to `exp_smoothing`).
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
+from threadpoolctl import threadpool_limits
 
 from .base import ModelSpec, register
 
@@ -79,12 +80,14 @@ def gradient_boosting(
         early_stopping=False,
         random_state=random_state,
     )
-    model.fit(x[use], target[use])
-
-    ext = np.concatenate([y, np.full((len(rows), h), np.nan)], axis=1)
-    for step in range(h):  # recursive: loop over steps, all series at once
-        feats = _features(ext, np.array([t_len + step]), m)[:, 0, :]
-        ext[:, t_len + step] = feats[:, LEVEL] + model.predict(feats)
+    # One OpenMP thread: the training sets are small (thousands of rows), where the threads' start
+    # and spin cost more than they save, and on a busy machine they oversubscribe the cores.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        model.fit(x[use], target[use])
+        ext = np.concatenate([y, np.full((len(rows), h), np.nan)], axis=1)
+        for step in range(h):  # recursive: loop over steps, all series at once
+            feats = _features(ext, np.array([t_len + step]), m)[:, 0, :]
+            ext[:, t_len + step] = feats[:, LEVEL] + model.predict(feats)
     pred = ext[:, t_len:] * scale[:, None]
     nonneg = np.all(np.where(ok, hist, 0.0) >= 0, axis=1)
     pred = np.where(nonneg[:, None], np.maximum(pred, 0.0), pred)

@@ -7,14 +7,21 @@
 2. a rolling-origin, multi-step backtest (backtest.py) scores each candidate per series by MASE over
    every (origin, step) pair;
 3. the forecast is the combination (median, or inverse-score weighted mean) of the best `top_k`
-   candidates per series (ties: catalogue order); with one candidate it is that model;
-4. safety net: when the combination's backtest MASE is worse than seasonal naive's, the series uses
-   seasonal naive;
-5. a series without any scored candidate runs the history-length rule (FC-24 step 5) along the
+   candidates per series (ties: catalogue order) together with every scored `anchors` model; with
+   one member it is that model;
+4. optional safety net (`safety_net=True`): when the combination's backtest MASE is worse than
+   seasonal naive's, the series uses seasonal naive;
+5. a series without any scored candidate runs the history-length rule (FC-24 step 5: `sba` for an
+   intermittent or lumpy pattern, `exp_smoothing` from 12 months, else `moving_average`) along the
    FC-22 fallback chains;
 6. intervals from conformal quantiles of the backtest absolute errors per horizon step, per series
-   when it has `min_errors` errors at that step, otherwise pooled over the panel (normalised errors),
-   otherwise the FC-20 band; widened monotonically with the step; lower bounds floored at 0.
+   when it has `min_errors` errors at that step, otherwise pooled over the panel (normalised errors,
+   at least the FC-20 band), otherwise the FC-20 band; widened monotonically with the step; lower
+   bounds floored at 0 (see `interval_widths`).
+
+Every record carries the FC-24/41/14/25 diagnostics (candidate rows, advisor confidence, pattern,
+flags, the producing model's backtest MAPE/RMSE/WAPE and nominal confidence). `model="ensemble"`
+is the user-selected combination of the best `params["ensemble"]["members"]` candidates.
 
 With an explicit model id, that model runs for every series along its fallback chain (FC-22), and
 the chain and warnings (`model_unavailable:<id>`, `fallback:<from>-><to>:<reason>`) are recorded.
@@ -25,17 +32,39 @@ import warnings as pywarnings
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.stats import t as student_t
 
 from .backtest import BacktestResult, backtest, error_metrics, history_lengths, safe_forecast
-from .base import CATALOGUE, Panel
-from .quality import classify_demand
+from .base import CATALOGUE, Panel, Stopped
+from .quality import classify_demand, detect_outliers, flags_per_series, quality_flags
 
 ENSEMBLE = "ensemble"
 INACTIVE = "inactive"  # the label of FC-13's zero forecast
 SEASONAL_NAIVE = "seasonal_naive"
+# Robust benchmark models that join every automatic combination when they could be scored: on the
+# Tourism and M1 monthly sets the median of the best two candidates and these beat the best three
+# alone (bench/README.md), since a backtest ranking of close candidates is noisy.
+ANCHORS = ("exp_smoothing", "theta", "seasonal_naive")
 LAST_RESORT = "naive"  # last observed value; used only when every model of a chain failed
 Z = {80: 1.2816, 90: 1.6449, 95: 1.96}
 MODEL_MODULES = ("models", "intermittent", "ml")
+# Numbers not made by a catalogue model (the last-value resort, an inactive series' zero) carry the
+# nominal confidence of the simplest catalogue model.
+DEFAULT_CONFIDENCE = 80.0
+CANDIDATE_FIELDS = (
+    "mape",
+    "smape",
+    "wape",
+    "rmse",
+    "nrmse_pct",
+    "mae",
+    "mdae",
+    "r2",
+    "bias",
+    "hit_rate",
+    "mase",
+    "tracking_signal",
+)
 
 
 def load_catalogue() -> dict:
@@ -62,6 +91,26 @@ class SeriesRecord:
     warnings: list[str] = field(default_factory=list)
     backtest: dict = field(default_factory=dict)  # model -> {mase, mae, rmse, wape, mean_error, count}
     interval_method: str = ""
+    # FC-24 step 6: 1.0 user-selected; 0.5 by the history-length rule or with one scored candidate;
+    # otherwise min(0.95, 0.5 + (s2 - s1) / s2) over the best two candidate scores.
+    advisor_confidence: float = 0.5
+    candidate_rows: list[dict] = field(default_factory=list)  # FC-41 rows, ranked; see CANDIDATE_FIELDS
+    pattern: str = ""  # FRM-42 demand pattern
+    adi: float | None = None
+    cv2: float | None = None
+    flags: list[str] = field(default_factory=list)  # FC-14 flags computable from the values
+    # Backtest figures of the model that produced the numbers (None when it was not backtested).
+    mape: float | None = None
+    rmse: float | None = None
+    wape: float | None = None
+    nominal_confidence: float | None = None  # FC-20 of that model (ensemble: mean of its members')
+
+    @property
+    def result_confidence(self) -> float:
+        """FC-25: clamp(100 - backtest WAPE, 0, 100), else the model's nominal confidence."""
+        if self.wape is not None:
+            return round(min(100.0, max(0.0, 100.0 - self.wape)), 2)
+        return float(self.nominal_confidence if self.nominal_confidence is not None else DEFAULT_CONFIDENCE)
 
 
 @dataclass
@@ -72,6 +121,7 @@ class ForecastResult:
     bounds: dict[int, tuple[np.ndarray, np.ndarray]]  # level -> (lower (n, h), upper (n, h))
     records: list[SeriesRecord]
     models: list[str]  # per series, = records[i].model
+    stopped: bool = False  # `should_stop` ended the run: the numbers are NaN and must not be used
 
     def lower(self, level: int) -> np.ndarray:
         return self.bounds[level][0]
@@ -100,28 +150,76 @@ def conformal_quantile(abs_errors: np.ndarray, level: float) -> tuple[np.ndarray
     return np.where(count > 0, q, np.nan), count
 
 
+def interpolated_quantile(abs_errors: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Row-wise quantile of absolute errors at the conformal position (c + 1)·level (1-based),
+    interpolated between neighbours (NaN ignored).
+
+    Returns (quantile, count, short): `short` marks rows whose position lies past the largest of
+    their c errors, i.e. too few errors for the level (c < 19 at 95 %), where the largest error
+    alone would understate the bound. NaN quantile where a row has no error.
+    """
+    a = np.asarray(abs_errors, dtype=float)
+    if a.shape[-1] == 0:
+        empty = np.zeros(a.shape[:-1], dtype=int)
+        return np.full(a.shape[:-1], np.nan), empty, empty.astype(bool)
+    srt = np.sort(a, axis=-1)  # NaN sort last
+    count = np.sum(np.isfinite(a), axis=-1)
+    pos = (count + 1) * level
+    top = np.maximum(count - 1, 0)
+    lo = np.clip(np.floor(pos).astype(int) - 1, 0, top)
+    hi = np.clip(lo + 1, 0, top)
+    q_lo = np.take_along_axis(srt, lo[..., None], axis=-1)[..., 0]
+    q_hi = np.take_along_axis(srt, hi[..., None], axis=-1)[..., 0]
+    q = q_lo + (pos - np.floor(pos)) * (q_hi - q_lo)
+    return np.where(count > 0, q, np.nan), count, pos > count
+
+
+def step_growth(abs_errors: np.ndarray, count: np.ndarray) -> np.ndarray:
+    """(h,) typical growth of the absolute error with the step: the panel median of each series'
+    mean |e| at a step over its mean |e| at the first three steps, non-decreasing, 1 where unknown."""
+    with np.errstate(all="ignore"), pywarnings.catch_warnings():
+        pywarnings.simplefilter("ignore", RuntimeWarning)
+        by_step = np.nansum(abs_errors, axis=1) / count  # (n, h)
+        first = np.nanmean(by_step[:, :3], axis=1)
+        rel = by_step / first[:, None]
+        growth = np.nanmedian(np.where(np.isfinite(rel) & (count >= 3), rel, np.nan), axis=0)
+    growth = np.fmax.accumulate(np.nan_to_num(growth, nan=0.0))
+    return np.where(growth > 0, growth, 1.0)
+
+
 def interval_widths(
     errors: np.ndarray, scale: np.ndarray, history: np.ndarray, level: int, min_errors: int = 8
 ) -> tuple[np.ndarray, np.ndarray]:
     """Half-widths (n, h) at `level` % from backtest errors (n, k, h), and the method per series.
 
-    Per series and step when it has ≥ min_errors errors there; otherwise the pooled conformal quantile
-    of the normalised errors (|e| / the series' mean absolute backtest error, else its MASE scale) of
-    every series at that step, times the series' normaliser;
-    when even the pool is too small, the FC-20 band z·sigma(history)·min(2, 1 + 0.15·√(i - 1)).
+    - A series with ≥ min_errors errors at a step uses its own errors there: the interpolated
+      conformal quantile; when the errors are too few for the level (the position (c + 1)·level
+      lies past the largest), the larger of the largest error and t(c - 1)·RMS of the errors, since
+      the largest of a few errors understates a 95 % bound.
+    - Otherwise the pooled quantile of every series' errors at that step, each normalised by its
+      series' mean absolute backtest error (errors first divided by the panel's step growth, so a
+      series backtested only at short steps is not judged small), times the series' normaliser;
+      never narrower than the FC-20 band, which the short histories that land here need.
+    - When even the pool is too small, the FC-20 band z·sigma(history)·min(2, 1 + 0.15·√(i - 1)).
     Made non-decreasing over the steps.
     """
     n, _, h = errors.shape
     alpha = level / 100
     abs_e = np.abs(errors)
-    own, count = conformal_quantile(np.moveaxis(abs_e, 1, 2), alpha)  # (n, h)
-    # Pool on each series' own error level (its mean absolute backtest error, else its MASE scale).
-    flat = abs_e.reshape(n, -1)
+    own, count, short = interpolated_quantile(np.moveaxis(abs_e, 1, 2), alpha)  # (n, h)
+    with np.errstate(all="ignore"):
+        rms = np.sqrt(np.nansum(abs_e**2, axis=1) / count)
+    tail = student_t.ppf(0.5 + alpha / 2, np.maximum(count - 1, 1)) * rms
+    own = np.where(short, np.fmax(own, tail), own)
+    growth = step_growth(abs_e, count)
+    flat = (abs_e / growth[None, None, :]).reshape(n, -1)
     with np.errstate(all="ignore"):
         norm = np.nansum(flat, axis=1) / np.sum(np.isfinite(flat), axis=1)
     norm = np.where(np.isfinite(norm) & (norm > 0), norm, scale)
     if n:
-        pooled, pool_count = conformal_quantile(np.moveaxis(abs_e / norm[:, None, None], 2, 0).reshape(h, -1), alpha)
+        pooled, pool_count, _ = interpolated_quantile(
+            np.moveaxis(abs_e / norm[:, None, None], 2, 0).reshape(h, -1), alpha
+        )
     else:
         pooled, pool_count = np.full(h, np.nan), np.zeros(h, dtype=int)
     with np.errstate(all="ignore"):
@@ -131,7 +229,7 @@ def interval_widths(
     band = Z.get(level, 1.96) * sigma[:, None] * np.minimum(2.0, 1 + 0.15 * np.sqrt(steps - 1))[None, :]
     use_own = count >= min_errors
     use_pool = ~use_own & (pool_count >= min_errors)[None, :]
-    width = np.where(use_own, own, np.where(use_pool, pooled[None, :] * norm[:, None], band))
+    width = np.where(use_own, own, np.where(use_pool, np.fmax(pooled[None, :] * norm[:, None], band), band))
     width = np.maximum.accumulate(np.where(np.isfinite(width), width, band), axis=1)
     method = np.where(
         use_own.all(axis=1), "conformal", np.where((use_own | use_pool).all(axis=1), "conformal_pooled", "band")
@@ -216,10 +314,14 @@ def forecast_panel(
     *,
     n_origins: int | None = None,
     step: int = 1,
-    top_k: int = 3,
+    top_k: int = 2,
     combine: str = "median",
     min_errors: int = 8,
     params: dict[str, dict] | None = None,
+    train_adjusted: bool = False,
+    anchors: tuple[str, ...] = ANCHORS,
+    safety_net: bool = False,
+    should_stop=None,
 ) -> ForecastResult:
     if h < 1:
         raise ValueError("horizon must be at least 1")
@@ -230,13 +332,62 @@ def forecast_panel(
     params = params or {}
     if n_origins is None:  # enough origins for min_errors errors at every step where history allows
         n_origins = h + min_errors - 1
-    if model == "auto":
-        fc, errors, bt, records = _auto(panel, values, h, m, n_origins, step, top_k, combine, params)
+    demand = classify_demand(values)
+    outliers = detect_outliers(values, m=m)
+    # Models train on the outlier-adjusted history only when asked: on the Tourism and M1 monthly
+    # benchmarks it did not improve accuracy (bench/README.md), so the raw history is the default.
+    # Backtest errors, scales and intervals are always measured against the raw actuals.
+    train = outliers.adjusted if train_adjusted else values
+    try:
+        fc, errors, bt, records = _dispatch(
+            panel, values, train, demand, h, m, model, n_origins, step, top_k, combine, params, anchors, safety_net,
+            should_stop,
+        )  # fmt: skip
+    except Stopped:
+        nan = np.full((n, h), np.nan)
+        records = [SeriesRecord(series_id=i, model="", members=(), reason="stopped") for i in panel.ids]
+        return ForecastResult(
+            ids=tuple(panel.ids), h=h, forecast=nan, bounds=dict.fromkeys(levels, (nan, nan)), records=records,
+            models=["" for _ in records], stopped=True,
+        )  # fmt: skip
+    _describe(records, values, demand, outliers.mask)
+    return _finish(panel, values, fc, errors, bt, records, h, levels, min_errors)
+
+
+def _dispatch(
+    panel, values, train, demand, h, m, model, n_origins, step, top_k, combine, params, anchors, safety_net, should_stop
+):
+    if model in ("auto", ENSEMBLE):
+        chosen = model == ENSEMBLE
+        top_k = int((params.get(ENSEMBLE) or {}).get("members", 3 if chosen else top_k))
+        if chosen:  # FC-20 ensemble: the median of the best `members` candidates, no safety net
+            combine = "median"
+        fc, errors, bt, records = _auto(
+            panel,
+            values,
+            h,
+            m,
+            n_origins,
+            step,
+            top_k,
+            combine,
+            params,
+            demand.pattern,
+            train,
+            () if chosen else tuple(anchors),
+            safety_net,
+            user_selected=chosen,
+            should_stop=should_stop,
+        )
     else:
         if model not in CATALOGUE:
-            raise ValueError(f"unknown model {model!r}; known: {', '.join(CATALOGUE)}")
-        fc, errors, bt, records = _explicit(panel, values, h, m, model, n_origins, step, params)
+            raise ValueError(f"unknown model {model!r}; known: {', '.join([*CATALOGUE, ENSEMBLE])}")
+        fc, errors, bt, records = _explicit(panel, values, h, m, model, n_origins, step, params, train, should_stop)
+    return fc, errors, bt, records
 
+
+def _finish(panel, values, fc, errors, bt, records, h, levels, min_errors) -> ForecastResult:
+    n = values.shape[0]
     nonneg = ~np.any(values < 0, axis=1)  # demand histories: no negative forecasts
     fc = np.where(nonneg[:, None], np.maximum(fc, 0.0), fc)
     bounds = {}
@@ -270,32 +421,63 @@ def _tables(bt: BacktestResult, extra: dict[str, dict[str, np.ndarray]] | None =
     return tables
 
 
-def _auto(panel, values, h, m, n_origins, step, top_k, combine, params):
+def _auto(
+    panel,
+    values,
+    h,
+    m,
+    n_origins,
+    step,
+    top_k,
+    combine,
+    params,
+    pattern,
+    train,
+    anchors,
+    safety_net,
+    user_selected=False,
+    should_stop=None,
+):
     n = values.shape[0]
     specs = [s for s in CATALOGUE.values() if s.available and s.family != "combination" and s.id != ENSEMBLE]
     ids = [s.id for s in specs]
-    bt = backtest(values, specs, h, m, n_origins=n_origins, step=step, params=params)
+    bt = backtest(
+        train, specs, h, m, n_origins=n_origins, step=step, params=params, actuals=values, should_stop=should_stop
+    )
     M = len(ids)
     scores = np.column_stack([bt.score(i) for i in ids]) if M else np.zeros((n, 0))
     final = np.full((n, M, h), np.nan)
     failures: list[list[str]] = [[] for _ in range(n)]
     for j, spec in enumerate(specs):
-        final[:, j, :], reasons = safe_forecast(spec, values, h, m, params.get(spec.id))
+        if should_stop is not None and should_stop():
+            raise Stopped()
+        final[:, j, :], reasons = safe_forecast(spec, train, h, m, params.get(spec.id))
         for i in np.flatnonzero([r is not None and not r.startswith("history too short") for r in reasons]):
             failures[i].append(f"model_failed:{spec.id}:{reasons[i]}")
     valid = np.isfinite(scores) & np.all(np.isfinite(final), axis=2)
     # Routing by demand pattern (FRM-42): the intermittent family models sporadic demand only, so
     # smooth and erratic series never select it; intermittent and lumpy series may use any model.
-    pattern = classify_demand(values).pattern
     regular = np.isin(pattern, ("smooth", "erratic"))
     intermittent_family = np.array([spec.family == "intermittent" for spec in specs], dtype=bool)
-    valid &= ~(regular[:, None] & intermittent_family[None, :])
+    routed_out = regular[:, None] & intermittent_family[None, :]
+    valid &= ~routed_out
+    lengths = history_lengths(values)
+    eligible = (lengths[:, None] >= np.array([s.min_months for s in specs], dtype=int)[None, :]) & ~routed_out
     S = np.where(valid, scores, np.inf)
     order = np.argsort(S, axis=1, kind="stable")  # ties: catalogue order
     nvalid = valid.sum(axis=1)
-    K = max(1, min(top_k, M))
-    kk = np.minimum(K, nvalid)
-    top = order[:, :K] if M else np.zeros((n, K), dtype=int)
+    # Members: the best `top_k` scored candidates plus every scored anchor model, in rank order.
+    rank = np.argsort(order, axis=1) if M else np.zeros((n, 0), dtype=int)
+    is_anchor = np.array([model_id in anchors for model_id in ids], dtype=bool)
+    chosen = valid & ((rank < max(1, top_k)) | is_anchor[None, :])
+    K = max(1, M)
+    kk = chosen.sum(axis=1)
+    if M:
+        top = np.take_along_axis(
+            order, np.argsort(~np.take_along_axis(chosen, order, axis=1), axis=1, kind="stable"), 1
+        )
+    else:
+        top = np.zeros((n, K), dtype=int)
     member = np.arange(K)[None, :] < kk[:, None]  # (n, K)
 
     def combine_members(stack: np.ndarray) -> np.ndarray:
@@ -332,7 +514,7 @@ def _auto(panel, values, h, m, n_origins, step, top_k, combine, params):
     label[single] = np.asarray(ids, dtype=object)[top[single, 0]] if M else None
 
     use_sn = np.zeros(n, dtype=bool)
-    if SEASONAL_NAIVE in ids:
+    if SEASONAL_NAIVE in ids and safety_net and not user_selected:
         j = ids.index(SEASONAL_NAIVE)
         sn_ok = valid[:, j]
         use_sn = (kk >= 1) & sn_ok & (~np.isfinite(combo_score) | (combo_score > scores[:, j]))
@@ -346,9 +528,10 @@ def _auto(panel, values, h, m, n_origins, step, top_k, combine, params):
     chains: list[list[str]] = [[] for _ in range(n)]
     chain_warnings: list[list[str]] = [[] for _ in range(n)]
     if none.any():
-        lengths = history_lengths(values)
-        start = np.where(lengths >= 12, "exp_smoothing", "moving_average").astype(object)
-        chain_fc, used, chains, chain_warnings = run_chain(values, none, start, h, m, params)
+        # FC-24 step 5 (prophet is not shipped, so n >= 24 and n >= 12 both start at exp_smoothing).
+        sporadic = np.isin(pattern, ("intermittent", "lumpy"))
+        start = np.select([sporadic, lengths >= 12], ["sba", "exp_smoothing"], "moving_average").astype(object)
+        chain_fc, used, chains, chain_warnings = run_chain(train, none, start, h, m, params)
         fc[none] = chain_fc[none]
         label[none] = used[none]
         for model_id in set(used[none]):
@@ -367,12 +550,15 @@ def _auto(panel, values, h, m, n_origins, step, top_k, combine, params):
     names = np.asarray(ids, dtype=object)
     for i in range(n):
         members = tuple(names[top[i, : kk[i]]]) if kk[i] else (label[i],)
+        candidates = [ids[j] for j in np.flatnonzero(eligible[i])] + ([ENSEMBLE] if kk[i] >= 2 else [])
+        scored = {ids[j] for j in np.flatnonzero(valid[i])} | ({ENSEMBLE} if kk[i] >= 2 else set())
+        rows = _candidate_rows(tables[i], candidates, scored, str(label[i]))
         if inactive[i]:
             reason = "Inactive series: the last 12 months are all zero, so the forecast is 0."
             members = ()
         elif none[i]:
             reason = (
-                f"Selected {label[i]} by history-length rule ({int(history_lengths(values[i : i + 1])[0])} months); "
+                f"Selected {label[i]} by history-length rule ({int(lengths[i])} months, pattern {pattern[i]}); "
                 "no candidate could be backtested."
             )
             members = (label[i],)
@@ -393,6 +579,8 @@ def _auto(panel, values, h, m, n_origins, step, top_k, combine, params):
             if nvalid[i] >= 2:
                 reason += f"; runner-up {names[order[i, 1]]} ({_fmt(S[i, order[i, 1]])})"
             reason += "."
+        if user_selected and not inactive[i]:
+            reason = f"Using user-selected model. {reason}"
         records.append(
             SeriesRecord(
                 series_id=panel.ids[i],
@@ -402,17 +590,23 @@ def _auto(panel, values, h, m, n_origins, step, top_k, combine, params):
                 fallback_chain=chains[i],
                 warnings=failures[i] + chain_warnings[i] + (["inactive_series"] if inactive[i] else []),
                 backtest=tables[i],
+                advisor_confidence=(
+                    1.0 if user_selected else 0.5 if (none[i] or inactive[i]) else advisor_confidence(rows)
+                ),
+                candidate_rows=rows,
             )
         )
     return fc, errors, bt, records
 
 
-def _explicit(panel, values, h, m, model, n_origins, step, params):
+def _explicit(panel, values, h, m, model, n_origins, step, params, train, should_stop=None):
     n = values.shape[0]
     rows = np.ones(n, dtype=bool)
-    fc, used, chains, warnings = run_chain(values, rows, model, h, m, params)
+    fc, used, chains, warnings = run_chain(train, rows, model, h, m, params)
     used_ids = sorted({u for u in used if u in CATALOGUE and CATALOGUE[u].available})
-    bt = backtest(values, used_ids, h, m, n_origins=n_origins, step=step, params=params)
+    bt = backtest(
+        train, used_ids, h, m, n_origins=n_origins, step=step, params=params, actuals=values, should_stop=should_stop
+    )
     errors = np.full_like(bt.actuals, np.nan)
     for model_id in used_ids:
         sel = used == model_id
@@ -433,9 +627,67 @@ def _explicit(panel, values, h, m, model, n_origins, step, params):
                 fallback_chain=chains[i] if fell_back else [],
                 warnings=warnings[i],
                 backtest=tables[i],
+                advisor_confidence=1.0,
+                candidate_rows=_candidate_rows(tables[i], [str(used[i])], {str(used[i])}, str(used[i])),
             )
         )
     return fc, errors, bt, records
+
+
+def _candidate_rows(table: dict, candidates: list[str], scored: set[str], selected: str) -> list[dict]:
+    """FC-41 rows of one series, ranked by score (ties: catalogue order, the ensemble last); rows that
+    could not be scored follow with `score` None. `score` is the selection score (backtest MASE),
+    `composite_score` the FRM-25 score."""
+    order = {model: j for j, model in enumerate(candidates)}
+    rows = []
+    for model in candidates:
+        metrics = table.get(model, {})
+        is_scored = model in scored and metrics.get("mase") is not None
+        row = {"model_type": model, "rank": 0}
+        row.update({key: metrics.get(key) for key in CANDIDATE_FIELDS})
+        row["period_count"] = int(metrics.get("count") or 0)
+        row["score"] = metrics.get("mase") if is_scored else None
+        row["composite_score"] = metrics.get("score") if is_scored else None
+        row["selected"] = model == selected
+        rows.append(row)
+    rows.sort(key=lambda r: (r["score"] is None, r["score"] or 0.0, order[r["model_type"]]))
+    for rank, row in enumerate(rows, start=1):
+        row["rank"] = rank
+    return rows
+
+
+def advisor_confidence(rows: list[dict]) -> float:
+    """FC-24 step 6 from ranked candidate rows: 0.5 with fewer than two scores or s2 = 0."""
+    scores = sorted(r["score"] for r in rows if r["score"] is not None)
+    if len(scores) < 2 or scores[1] == 0:
+        return 0.5
+    s1, s2 = scores[0], scores[1]
+    return round(min(0.95, 0.5 + (s2 - s1) / s2), 4)
+
+
+def _nominal(label: str, members: tuple[str, ...]) -> float:
+    if label == ENSEMBLE and members:
+        return round(float(np.mean([_nominal(m, ()) for m in members])), 2)
+    spec = CATALOGUE.get(label)
+    return float(spec.nominal_confidence) if spec is not None else DEFAULT_CONFIDENCE
+
+
+def _describe(records: list[SeriesRecord], values: np.ndarray, demand, outlier_mask: np.ndarray) -> None:
+    """Pattern, ADI/CV², flags and the figures of the producing model on every record."""
+    flags = quality_flags(values, outlier_mask=outlier_mask, pattern=demand.pattern)
+    names = flags_per_series({k: v for k, v in flags.items() if k not in ("missing_months", "corrected_history")})
+    for i, record in enumerate(records):
+        record.pattern = str(demand.pattern[i])
+        record.adi = _num(demand.adi[i])
+        record.cv2 = _num(demand.cv2[i])
+        record.flags = names[i]
+        own = record.backtest.get(record.model, {}) if record.model != INACTIVE else {}
+        record.mape, record.rmse, record.wape = own.get("mape"), own.get("rmse"), own.get("wape")
+        record.nominal_confidence = _nominal(record.model, record.members)
+
+
+def _num(x) -> float | None:
+    return round(float(x), 4) if x is not None and np.isfinite(x) else None
 
 
 def _fmt(x) -> str:

@@ -425,6 +425,7 @@ SPECTACULAR_SETTINGS = {
         "OutboundStatusEnum": "planning.choices.OutboundStatus",
         "PlanSourceEnum": "planning.choices.PlanSource",
         "ApiTokenStatusEnum": "governance.api.serializers.TOKEN_STATUSES",
+        "ForecastJobStatusEnum": "forecasting.choices.JobStatus",
     },
 }
 

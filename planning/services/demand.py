@@ -4,6 +4,8 @@ The lifecycle is the shared plan engine (`planning.services.plans`); this module
 particular to demand: the (product, period, region, channel) key and the granularity rule (PLN-22).
 """
 
+import dataclasses
+
 from django.db import transaction
 
 from genxsop.errors import GranularityConflict, ValidationFailed
@@ -21,6 +23,7 @@ __all__ = [
     "demand_plan_bulk_transition",
     "demand_plan_create",
     "demand_plan_delete",
+    "demand_plan_kind_authorised_by",
     "demand_plan_reject",
     "demand_plan_reopen",
     "demand_plan_submit",
@@ -45,6 +48,19 @@ DEMAND_PLAN = PlanKind(
     approve_perm=perms.APPROVE_DEMAND_PLAN,
     text_fields=("notes",),
 )
+
+
+def demand_plan_kind_authorised_by(perm: str) -> PlanKind:
+    """The demand-plan kind for another app's service whose own permission covers writing plan rows.
+
+    Consensus approval (FC-32) and forecast promotion (FC-33) write demand plans on behalf of roles
+    that may not hold the demand-plan permissions (a finance analyst promotes a forecast). Passing
+    this kind to `plans.plan_create/plan_update/plan_transition` checks `perm` (and the actor's
+    change scope on the row) in place of the create, change and submit/withdraw permissions; every
+    other rule of the engine (states, versions, audit with the real actor, events) is unchanged.
+    Approving, rejecting and deleting plans keep their own permissions.
+    """
+    return dataclasses.replace(DEMAND_PLAN, add_perm=perm, change_perm=perm, submit_perm=perm)
 
 
 def _dimension(value, field: str, default: str) -> str:

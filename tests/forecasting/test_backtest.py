@@ -152,3 +152,14 @@ def test_short_and_nan_rows_get_reasons(catalogue):
     assert fc[1, 0] == 3.0
     _, reasons = safe_forecast(CATALOGUE["nan_model"], values, h=1, m=12)
     assert reasons.tolist() == ["produced NaN or infinite values"] * 2
+
+
+def test_models_can_train_on_a_cleaned_history_and_be_judged_on_the_raw_one(catalogue):
+    use("naive")
+    raw = np.array([[10.0, 10, 10, 10, 90, 10, 10, 10]])
+    cleaned = np.array([[10.0, 10, 10, 10, 10, 10, 10, 10]])
+    result = backtest(cleaned, ["naive"], h=1, m=4, n_origins=5, actuals=raw)
+    # origin 4 (train 10, 10, 10, 10) is judged against the raw 90; the spike never reaches training
+    np.testing.assert_allclose(result.origins, [3, 4, 5, 6, 7])
+    np.testing.assert_allclose(result.errors("naive")[0, :, 0], [0.0, -80, 0, 0, 0])
+    np.testing.assert_allclose(result.actuals[0, :, 0], [10.0, 90, 10, 10, 10])

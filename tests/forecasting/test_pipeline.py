@@ -27,7 +27,7 @@ def panel(*rows, ids=None) -> Panel:
 
 def test_selection_picks_seasonal_and_trend_models(catalogue):
     use("naive", "mean", "drift", "seasonal_naive")
-    result = forecast_panel(panel(SEASON, TREND), h=4, m=4, top_k=1)
+    result = forecast_panel(panel(SEASON, TREND), h=4, m=4, top_k=1, anchors=())
     assert result.models == ["seasonal_naive", "drift"]
     np.testing.assert_allclose(result.forecast[0], [10, 20, 30, 40])
     np.testing.assert_allclose(result.forecast[1], TREND[-1] + 3 * np.arange(1, 5))
@@ -37,13 +37,23 @@ def test_selection_picks_seasonal_and_trend_models(catalogue):
 
 def test_default_is_a_combination_of_the_best_models(catalogue):
     use("naive", "mean", "drift")
-    result = forecast_panel(panel(TREND), h=2, m=4)
+    result = forecast_panel(panel(TREND), h=2, m=4, top_k=3)
     record = result.records[0]
     assert record.model == "ensemble"
     assert record.members == ("drift", "naive", "mean")
     # median of drift (last + 3i), naive (last) and mean: naive's value
     np.testing.assert_allclose(result.forecast[0], [TREND[-1], TREND[-1]])
     assert "ensemble" in record.backtest
+
+
+def test_default_combination_is_the_best_two_and_the_scored_anchor_models(catalogue):
+    use("naive", "mean", "drift", "seasonal_naive")
+    record = forecast_panel(panel(TREND), h=2, m=4).records[0]
+    # seasonal naive is ranked last on a clean trend but joins as an anchor; mean is left out
+    assert record.members == ("drift", "naive", "seasonal_naive")
+    assert [r["model_type"] for r in record.candidate_rows if r["selected"]] == ["ensemble"]
+    short = forecast_panel(panel(TREND[-3:]), h=2, m=4).records[0]  # too short to score seasonal naive
+    assert "seasonal_naive" not in short.members
 
 
 def test_weighted_combination(catalogue):
@@ -55,7 +65,7 @@ def test_weighted_combination(catalogue):
 
 def test_seasonal_naive_safety_net(catalogue):
     use("naive", "mean", "seasonal_naive")
-    result = forecast_panel(panel(SEASON), h=4, m=4, top_k=3)
+    result = forecast_panel(panel(SEASON), h=4, m=4, top_k=3, anchors=(), safety_net=True)
     record = result.records[0]
     # the median of seasonal naive, mean and naive is worse on the backtest than seasonal naive alone
     assert record.model == "seasonal_naive"
@@ -142,11 +152,29 @@ def test_interval_widths_per_step_pooled_and_monotone():
     errors[1, :2, :] = [[1.0, -1.0], [-1.0, 1.0]]
     history = np.ones((2, 12))
     width, method = interval_widths(errors, np.ones(2), history, 80, min_errors=8)
-    np.testing.assert_allclose(width[0], [9.0, 9.0])
+    # interpolated at position 11 · 0.8 = 8.8 between the 8th and 9th smallest
+    np.testing.assert_allclose(width[0], [8.8, 8.8])
     assert method.tolist() == ["conformal", "conformal_pooled"]
-    # pooled at step 1: |e| / own MAE (series 0: 4.125, series 1: 1) over 12 errors; 11th smallest
-    pool = np.sort(np.r_[np.arange(1.0, 11) / 4.125, 1.0, 1.0])
-    np.testing.assert_allclose(width[1, 0], pool[int(np.ceil(13 * 0.8)) - 1])
+    # the panel's step growth is series 0's (series 1 has too few errors): 5.5 / 4.125, then kept
+    # non-decreasing; normalisers are the growth-adjusted mean |e|: 3.09375 and 0.75
+    growth = 5.5 / 4.125
+    assert 4.125 / growth == 3.09375
+    pool = np.sort(np.r_[np.arange(1.0, 11) / 3.09375, 1.0 / 0.75, 1.0 / 0.75])
+    pos = 13 * 0.8  # between the 10th and 11th smallest of 12
+    expected = pool[9] + (pos - 10) * (pool[10] - pool[9])
+    np.testing.assert_allclose(width[1, 0], expected * 0.75)
+
+
+def test_interval_widths_with_few_errors_use_a_t_tail_and_the_band_floor():
+    errors = np.full((2, 10, 1), np.nan)
+    errors[0, :, 0] = np.r_[np.ones(5), -np.ones(5)]  # 10 errors: too few for a 95 % position
+    errors[1, :2, 0] = [1.0, -1.0]  # pooled, but the history is noisy: the band is wider
+    history = np.vstack([np.ones(12), np.tile([0.0, 10.0], 6)])
+    width, _ = interval_widths(errors, np.ones(2), history, 95, min_errors=8)
+    from scipy.stats import t
+
+    np.testing.assert_allclose(width[0, 0], t.ppf(0.975, 9) * 1.0)
+    np.testing.assert_allclose(width[1, 0], 1.96 * 5.0)
 
 
 def test_intervals_cover_synthetic_noise(catalogue):

@@ -21,7 +21,8 @@ from tests.platform.subproc import (
     migrated_sqlite_template_fixture,  # noqa: F401 (fixture)
 )
 
-NAMES = sorted(spec.name for spec in SCHEDULES)
+ENABLED = [spec for spec in SCHEDULES if spec.enabled()]  # the default settings' schedules
+NAMES = sorted(spec.name for spec in ENABLED)
 
 
 def login_token(user, *, expires_in: timedelta, revoked_ago: timedelta | None = None) -> AuthToken:
@@ -103,10 +104,13 @@ def test_migrations_left_one_daily_schedule_per_task():
     # pytest-django built the test database with `migrate`, whose post_migrate receiver ran ensure_schedules
     rows = {s.name: s for s in Schedule.objects.filter(name__in=NAMES)}
     assert sorted(rows) == NAMES
-    for spec in SCHEDULES:
+    for spec in ENABLED:
         row = rows[spec.name]
-        assert (row.func, row.schedule_type, row.repeats) == (spec.func, Schedule.DAILY, -1)
-        assert row.next_run.astimezone(UTC).time() == spec.at
+        assert (row.func, row.schedule_type, row.repeats) == (spec.func, spec.schedule_type, -1)
+        if spec.schedule_type == Schedule.DAILY:
+            assert row.next_run.astimezone(UTC).time() == spec.time_of_day()
+        else:
+            assert row.minutes == spec.minutes
 
 
 @pytest.mark.django_db
@@ -127,16 +131,17 @@ def test_ensure_schedules_twice_leaves_exactly_one_row_per_task(capsys):
 @pytest.mark.django_db
 def test_ensure_schedules_repairs_drifted_and_duplicated_rows():
     # Given an edited schedule (other function, hourly, off time) and a duplicate made by hand
-    row = Schedule.objects.get(name=NAMES[0])
+    first, second = SCHEDULES[0], SCHEDULES[1]  # the 04:00 token and session purges
+    row = Schedule.objects.get(name=first.name)
     Schedule.objects.filter(pk=row.pk).update(func="os.getcwd", schedule_type=Schedule.HOURLY,
                                               next_run=datetime(2030, 1, 1, 9, 30, tzinfo=UTC))  # fmt: skip
-    Schedule.objects.create(name=NAMES[0], func=SCHEDULES[0].func, schedule_type=Schedule.DAILY)
+    Schedule.objects.create(name=first.name, func=first.func, schedule_type=Schedule.DAILY)
 
     outcome = ensure_schedules(now=datetime(2030, 1, 1, 12, 0, tzinfo=UTC))
 
-    assert outcome[NAMES[0]] == "updated"
-    assert outcome[NAMES[1]] == "unchanged"
-    (fixed,) = Schedule.objects.filter(name=NAMES[0])
+    assert outcome[first.name] == "updated"
+    assert outcome[second.name] == "unchanged"
+    (fixed,) = Schedule.objects.filter(name=first.name)
     assert fixed.pk == row.pk
     assert (fixed.func, fixed.schedule_type) == (SCHEDULES[0].func, Schedule.DAILY)
     assert fixed.next_run == datetime(2030, 1, 2, 4, 0, tzinfo=UTC)
@@ -146,7 +151,7 @@ def test_ensure_schedules_repairs_drifted_and_duplicated_rows():
 def test_post_migrate_receiver_recreates_missing_schedules():
     Schedule.objects.filter(name__in=NAMES).delete()
     ensure_schedules_after_migrate(sender=apps.get_app_config("governance"), using="default")
-    assert Schedule.objects.filter(name__in=NAMES).count() == len(SCHEDULES)
+    assert Schedule.objects.filter(name__in=NAMES).count() == len(ENABLED)
 
 
 def test_manage_py_migrate_creates_the_schedules(migrated_sqlite_template):
@@ -156,4 +161,4 @@ def test_manage_py_migrate_creates_the_schedules(migrated_sqlite_template):
         rows = connection.execute("SELECT name, func, schedule_type FROM django_q_schedule ORDER BY name").fetchall()
     finally:
         connection.close()
-    assert rows == [(spec.name, spec.func, Schedule.DAILY) for spec in sorted(SCHEDULES, key=lambda s: s.name)]
+    assert rows == [(spec.name, spec.func, spec.schedule_type) for spec in sorted(ENABLED, key=lambda s: s.name)]

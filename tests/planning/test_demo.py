@@ -20,6 +20,7 @@ from planning import demo, demo_check, demo_plans
 from planning.choices import LocationType, PlanStatus, ProductStatus
 from planning.demo_series import FIRST, LAST, generate
 from planning.models import Category, DemandPlan, Inventory, InventorySnapshot, Location, Product, SupplyPlan
+from tests.governance.audit_helpers import audit_log_reset
 
 pytestmark = pytest.mark.django_db
 
@@ -40,8 +41,20 @@ def run_loader(*args: str) -> str:
 
 def wipe() -> None:
     """Everything the loader writes, in dependency order: the database as before any load."""
-    AuditEvent.objects.all().delete()
+    from forecasting.models import (
+        Forecast,
+        ForecastAccuracyPoint,
+        ForecastAnomaly,
+        ForecastConsensus,
+        ForecastJob,
+        ForecastRun,
+    )
+
+    audit_log_reset()  # the append-only triggers refuse a plain DELETE
     Comment.objects.all().delete()
+    ForecastConsensus.objects.filter(is_current=False).delete()
+    for model in (ForecastAccuracyPoint, ForecastAnomaly, ForecastConsensus, Forecast, ForecastRun, ForecastJob):
+        model.objects.all().delete()
     for model in (InventorySnapshot, Inventory, SupplyPlan, DemandPlan, Product):
         model.objects.all().delete()
     for level in (2, 1, 0):

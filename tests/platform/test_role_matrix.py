@@ -98,6 +98,8 @@ for _area in AREAS:
 
 # Refusals that are not 403 by design: another user's token is simply not found for its non-owners.
 DENIED_STATUS = {("DELETE", "/auth/tokens/{id}"): 404}
+for _area in AREAS:  # e.g. a forecast job is found only by its requester and OPS
+    DENIED_STATUS.update(getattr(_area, "DENIED_STATUS", {}))
 
 
 def _schema_operations() -> set[tuple[str, str]]:

@@ -16,4 +16,4 @@ class Command(BaseCommand):
         with context.cli_context():
             outcome = ensure_schedules(using=options["database"])
         for spec in SCHEDULES:
-            self.stdout.write(f"{outcome[spec.name]} {spec.name}: {spec.func} daily at {spec.at:%H:%M} UTC")
+            self.stdout.write(f"{outcome[spec.name]} {spec.name}: {spec.func} {spec.describe()}")

@@ -10,7 +10,8 @@ from planning.demo_check import DemoCheckFailed
 
 class Command(BaseCommand):
     help = (
-        "Load the demo data set (users, service account, catalog, locations, demand and supply plans, inventory)."
+        "Load the demo data set (users, service account, catalog, locations, demand and supply plans, inventory,"
+        " forecast runs, consensus and accuracy)."
         " Idempotent; refused in production."
     )
 
@@ -70,7 +71,9 @@ class Command(BaseCommand):
 
 
 _LABELS = {"api_tokens": "API tokens", "demand_plans": "demand plans", "supply_plans": "supply plans",
-           "inventory": "inventory rows", "inventory_snapshots": "inventory snapshots"}  # fmt: skip
+           "inventory": "inventory rows", "inventory_snapshots": "inventory snapshots",
+           "forecast_runs": "forecast runs", "forecast_consensus": "consensus rows",
+           "forecast_anomalies": "anomalies", "accuracy_points": "accuracy points"}  # fmt: skip
 
 
 def _counts(counts: dict[str, int]) -> str:
