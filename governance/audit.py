@@ -2,7 +2,8 @@
 
 `record()` is called by services inside their transaction, so the audit row commits or rolls
 back with the change it describes. Who, from where and on which request come from the request
-context; callers pass only what happened.
+context; callers pass only what happened. Every row is appended to the hash chain
+(`governance.audit_chain`, ADR 0015) as it is inserted.
 """
 
 import re
@@ -10,6 +11,7 @@ import re
 from django.db import transaction
 
 from genxsop import context
+from governance import audit_chain
 from governance.choices import ActorType
 from governance.models import AuditEvent
 
@@ -60,16 +62,16 @@ def record(
     _require_transaction()
     event = build(actor=actor, event_type=event_type, target=target, before=before, after=after, message=message,
                   metadata=metadata, related=related, target_type=target_type)  # fmt: skip
-    event.save(force_insert=True)
-    return event
+    return audit_chain.append([event])[0]
 
 
 def record_many(entries: list[dict], *, batch_size: int = 1000) -> list[AuditEvent]:
     """`record()` for many changes at once (set-based writers): each entry holds `record`'s keyword
-    arguments; the rows are the same and are inserted in bulk, inside the caller's transaction."""
+    arguments; the rows are the same and are inserted in bulk, inside the caller's transaction,
+    their chain hashes computed in Python in one pass under one lock of the chain head."""
     _require_transaction()
     events = [build(**entry) for entry in entries]
-    return AuditEvent.objects.bulk_create(events, batch_size=batch_size)
+    return audit_chain.append(events, batch_size=batch_size)
 
 
 def _require_transaction() -> None:

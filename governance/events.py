@@ -29,3 +29,5 @@ SSO_REFUSED = "governance.sso.refused"
 SSO_ROLE_SYNC_SKIPPED = "governance.sso.role_sync_skipped"  # the IdP would have demoted the last admin
 SSO_ROLE_MAPPINGS_SEEDED = "governance.sso.role_mappings_seeded"
 SSO_ROLE_MAPPINGS_REPLACED = "governance.sso.role_mappings_replaced"
+AUDIT_LOG_EXPORTED = "governance.audit_log.exported"  # filters and row count of an export (GOV-30, GOV-34)
+AUDIT_CHAIN_VERIFIED = "governance.audit_chain.verified"  # a verification asked for through the API or console

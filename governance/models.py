@@ -124,13 +124,20 @@ class ApiToken(models.Model):
 
 
 class AuditEvent(models.Model):
-    """An append-only record of one state change: who, when, from where, before and after (GOV-07)."""
+    """An append-only record of one state change: who, when, from where, before and after (GOV-07).
 
+    Database triggers refuse UPDATE and DELETE, and each row is linked into a SHA-256 hash chain
+    (`chain_seq`, `chain_hash`) by `governance.audit` at insert (ADR 0015). Actors and tokens are
+    PROTECTed, not SET NULL: nulling the actor would be an update the triggers refuse and the
+    chain would catch; people who acted are deactivated, never deleted.
+    """
+
+    # Set in Python by governance.audit (the hash covers it); the database default only serves raw inserts.
     occurred_at = models.DateTimeField(db_default=Now(), editable=False)
-    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     actor_type = models.CharField(max_length=20, choices=ActorType.choices)
     actor_name = models.CharField(max_length=255, blank=True, default="")
-    api_token = models.ForeignKey(ApiToken, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    api_token = models.ForeignKey(ApiToken, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     api_token_prefix = models.CharField(max_length=20, blank=True, default="")
     source = models.CharField(max_length=10, choices=Source.choices)
     request_id = models.CharField(max_length=128, blank=True, default="")
@@ -147,10 +154,17 @@ class AuditEvent(models.Model):
     changed_fields = models.JSONField(default=list, blank=True)
     message = models.TextField(blank=True, default="")
     metadata = models.JSONField(default=dict, blank=True)
+    # Position in the hash chain (1, 2, 3, … without gaps) and SHA-256 of (previous hash ‖ this row's content).
+    chain_seq = models.BigIntegerField(null=True, editable=False)
+    chain_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         db_table = "audit_events"
         ordering = ["-occurred_at", "-id"]
+        permissions = [
+            ("export_auditevent", "Can export the audit log"),
+            ("verify_auditevent", "Can verify the audit hash chain"),
+        ]
         indexes = [
             models.Index(fields=["target_type", "target_id", "occurred_at"], name="ix_audit_target"),
             models.Index(fields=["related_type", "related_id", "occurred_at"], name="ix_audit_related"),
@@ -163,10 +177,32 @@ class AuditEvent(models.Model):
             models.CheckConstraint(
                 condition=models.Q(actor_type__in=ActorType.values), name="ck_audit_events_actor_type"
             ),
+            models.UniqueConstraint(fields=["chain_seq"], name="uq_audit_events_chain_seq"),
         ]
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.target_type}:{self.target_id}"
+
+
+class AuditChainHead(models.Model):
+    """The one row saying where the audit hash chain ends: the last sequence number and its hash.
+
+    Every audit insert locks this row (`SELECT … FOR UPDATE`) until its transaction ends, so
+    concurrent writers append one after the other and never fork the chain; it also lets
+    verification notice rows deleted from the end of the log.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    last_seq = models.BigIntegerField(default=0)
+    last_hash = models.CharField(max_length=64, blank=True, default="")
+
+    class Meta:
+        db_table = "audit_chain_head"
+        ordering = ["id"]
+        constraints = [models.CheckConstraint(condition=models.Q(id=1), name="ck_audit_chain_head_single_row")]
+
+    def __str__(self) -> str:
+        return f"audit chain at {self.last_seq}"
 
 
 class AuthToken(models.Model):

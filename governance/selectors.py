@@ -1,16 +1,19 @@
-"""Read paths of the governance app: audit history of one entity."""
+"""Read paths of the governance app: the audit log and entity histories, users, tokens, comments."""
 
 import re
 from functools import cache
 
 from django.apps import apps
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from genxsop.errors import NotFound, PermissionDenied
+from genxsop.filters import filter_queryset
 from genxsop.services import require_perm
 from governance import entities
 from governance.choices import Role
+from governance.filtersets import AuditEventFilterSet
 from governance.models import ApiToken, AuditEvent, Comment, User
+from governance.permissions import VIEW_AUDIT_EVENT
 
 
 @cache
@@ -40,6 +43,41 @@ def audit_history(*, user, target_type: str, target_id) -> QuerySet[AuditEvent]:
         meta = model._meta
         require_perm(user, f"{meta.app_label}.view_{meta.model_name}")
     return AuditEvent.objects.filter(target_type=target_type, target_id=str(target_id)).order_by("-occurred_at", "-id")
+
+
+def audit_event_list(*, user, filters: dict | None = None) -> QuerySet[AuditEvent]:
+    """The whole audit log, newest first, filtered (API-GOV-30, UI-17). Needs governance.view_auditevent (EXEC_C)."""
+    require_perm(user, VIEW_AUDIT_EVENT)
+    queryset = AuditEvent.objects.order_by("-occurred_at", "-id")
+    return filter_queryset(AuditEventFilterSet, filters or {}, queryset)
+
+
+def audit_event_get(*, user, pk) -> AuditEvent:
+    require_perm(user, VIEW_AUDIT_EVENT)
+    event = AuditEvent.objects.filter(pk=pk).first()
+    if event is None:
+        raise NotFound("Audit event not found.")
+    return event
+
+
+def audit_entity_events(*, user, entity_type: str, entity_id: str) -> QuerySet[AuditEvent]:
+    """One entity's events and those of its children (`related_*`), newest first (API-GOV-32).
+
+    Whoever can read the entity may read its history: registered entity types are resolved
+    through `governance.entities` (the owning app's scoped reader), other models through their
+    scoped queryset as in `audit_history`. Unreadable, missing or unknown entities are 404.
+    """
+    if entity_type in entities.entity_types():
+        entities.readable_entity(user=user, entity_type=entity_type, entity_id=entity_id)
+    else:
+        try:
+            audit_history(user=user, target_type=entity_type, target_id=entity_id)
+        except PermissionDenied:
+            raise NotFound() from None
+    key = str(entity_id)
+    return AuditEvent.objects.filter(
+        Q(target_type=entity_type, target_id=key) | Q(related_type=entity_type, related_id=key)
+    ).order_by("-occurred_at", "-id")
 
 
 # Access: the caller's modules and capabilities, API tokens --------------------------------

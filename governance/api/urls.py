@@ -3,7 +3,7 @@
 from django.urls import re_path
 
 from genxsop.api.routers import OptionalSlashRouter
-from governance.api import auth_views
+from governance.api import audit_views, auth_views
 from governance.api.comment_views import CommentListView
 from governance.api.sso_views import SsoRoleMappingView
 from governance.api.user_views import UserViewSet
@@ -25,5 +25,14 @@ urlpatterns = [
     re_path(r"^auth/providers/?$", auth_views.ProvidersView.as_view(), name="providers"),
     re_path(r"^auth/sso/role-mappings/?$", SsoRoleMappingView.as_view(), name="sso-role-mappings"),
     re_path(r"^comments/?$", CommentListView.as_view(), name="comments"),
+    re_path(r"^audit/logs/?$", audit_views.AuditLogListView.as_view(), name="audit-log-list"),
+    re_path(r"^audit/logs/(?P<pk>[0-9]+)/?$", audit_views.AuditLogDetailView.as_view(), name="audit-log-detail"),
+    re_path(r"^audit/export/?$", audit_views.AuditExportView.as_view(), name="audit-export"),
+    re_path(
+        r"^audit/entity/(?P<entity_type>[a-z_]+)/(?P<entity_id>[^/]+)/?$",
+        audit_views.AuditEntityView.as_view(),
+        name="audit-entity",
+    ),
+    re_path(r"^audit/chain/verify/?$", audit_views.AuditChainVerifyView.as_view(), name="audit-chain-verify"),
     *router.urls,
 ]

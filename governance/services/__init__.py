@@ -2,7 +2,8 @@
 
 `users` (accounts, roles, integration tokens), `sessions` (console logins, lockout, MFA policy,
 session revocation), `api_login` (short-lived API login tokens), `sso` (OIDC identities and role
-mapping), `scopes` (object scopes) and `admin_users` (administrators' user management). The most
+mapping), `scopes` (object scopes), `admin_users` (administrators' user management) and
+`audit_log` (audit exports and chain verification). The most
 used entry points are re-exported here. Each follows the house pattern: permission check,
 validation, write, audit row in the same transaction, event after commit.
 """

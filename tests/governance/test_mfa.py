@@ -3,6 +3,8 @@
 import pytest
 from allauth.mfa.models import Authenticator
 from django.core.cache import cache
+from django.db import transaction
+from django.db.models.deletion import ProtectedError
 from django.urls import reverse
 
 from governance import events
@@ -192,7 +194,9 @@ class TestAuditAtomicity:
 
     def test_deleting_a_user_is_not_audited_as_an_mfa_removal(self, client, enrolled):
         planner, _ = enrolled
-        planner.delete()
+        # A person who acted cannot be deleted at all: the audit log protects its actors (ADR 0015).
+        with pytest.raises(ProtectedError), transaction.atomic():
+            planner.delete()
         assert not AuditEvent.objects.filter(event_type=events.MFA_DISABLED).exists()
 
 

@@ -68,6 +68,11 @@ def test_dirty_legacy_rows_are_normalised_and_the_constraints_then_hold():
     assert by_table["inventory"]["removed_rows"][0]["on_hand_qty"] == "0.00"  # negatives were repaired first
     snap = new.get_model("planning", "InventorySnapshot").objects.get()
     assert (snap.on_hand_qty, snap.status) == (0, "normal")
+    # The backfill's audit rows were sealed into the hash chain (governance 0005 runs after it).
+    from governance import audit_chain
+
+    assert audit_chain.verify().ok
+    assert audit_chain.triggers_present()
 
     # The constraints are in force now: the same kind of dirty write is refused by the database.
     with pytest.raises(IntegrityError), transaction.atomic():

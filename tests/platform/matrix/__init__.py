@@ -6,6 +6,7 @@ keyed by the path prefix before `{id}`, and per-operation overrides keyed by (me
 """
 
 from tests.platform.matrix import (
+    audit,
     forecasting_accuracy,
     forecasting_consensus,
     forecasting_jobs,
@@ -17,4 +18,4 @@ from tests.platform.matrix import (
 )
 
 AREAS = [supply, inventory, integrations, io, forecasting_runs, forecasting_jobs, forecasting_consensus,
-         forecasting_accuracy]  # fmt: skip
+         forecasting_accuracy, audit]  # fmt: skip

@@ -1,0 +1,58 @@
+"""FilterSets of the governance app, shared by the API lists, console lists and exports."""
+
+import django_filters
+from django.db.models import Q
+
+from genxsop.filters import IdFilter
+from governance.choices import Source
+from governance.models import AuditEvent
+
+# Spec names kept as aliases (API-GOV-30): entity_type -> target_type, entity_id -> target_id, action -> event_type.
+_ALIASES = (("entity_type", "target_type"), ("entity_id", "target_id"), ("action", "event_type"))
+
+
+def _day_bound(value, *, end: bool) -> str:
+    """A bare date in `from`/`to` means the start or the end of that day."""
+    value = (value[0] if isinstance(value, list) else value or "").strip()
+    if len(value) == 10:
+        return f"{value}T23:59:59.999999" if end else f"{value}T00:00:00"
+    return value
+
+
+class AuditEventFilterSet(django_filters.FilterSet):
+    """API-GOV-30/35 and the console audit log (UI-17)."""
+
+    target_type = django_filters.CharFilter(lookup_expr="exact", label="Entity type (e.g. demand_plan)")
+    target_id = django_filters.CharFilter(lookup_expr="exact", label="Entity id")
+    actor_id = IdFilter(field_name="actor_id", label="Acting user id")
+    actor = django_filters.CharFilter(field_name="actor_name", lookup_expr="icontains", label="Actor e-mail contains")
+    event_type = django_filters.CharFilter(lookup_expr="startswith", label="Event type prefix")
+    source = django_filters.ChoiceFilter(choices=Source.choices)
+    request_id = django_filters.CharFilter(lookup_expr="exact")
+    # `from`/`to` are Python keywords, hence the declared names.
+    occurred_from = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte", label="from")
+    occurred_to = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lte", label="to")
+    search = django_filters.CharFilter(method="filter_search", label="Message, entity or actor contains")
+
+    class Meta:
+        model = AuditEvent
+        fields = ["target_type", "target_id", "actor_id", "event_type", "source", "request_id"]
+
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None:
+            data = data.copy() if hasattr(data, "copy") else dict(data)
+            for alias, name in _ALIASES:
+                if alias in data and name not in data:
+                    data[name] = data[alias]
+            for public, name in (("from", "occurred_from"), ("to", "occurred_to")):
+                if public in data and name not in data:
+                    data[name] = _day_bound(data[public], end=public == "to")
+        super().__init__(data, *args, **kwargs)
+
+    def filter_search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(message__icontains=value) | Q(target_repr__icontains=value) | Q(actor_name__icontains=value)
+        )
