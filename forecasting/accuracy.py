@@ -292,7 +292,7 @@ def _int_or_none(value) -> int | None:
 # Report maths (FC-51, FC-54, FC-55) -------------------------------------------------------------
 
 FRAME_COLUMNS = ["product_id", "region", "channel", "period", "lag", "layer", "model_type", "forecast_qty",
-                 "actual_qty", "lower_bound", "upper_bound"]  # fmt: skip
+                 "actual_qty", "lower_bound", "upper_bound", "consensus_id"]  # fmt: skip
 METRIC_NAMES = ("mape", "smape", "wape", "rmse", "nrmse_pct", "mae", "mdae", "r2", "bias", "hit_rate",
                 "tracking_signal", "score")  # fmt: skip
 AVERAGED = METRIC_NAMES  # FC-51: simple averages across products without product_id
@@ -434,12 +434,72 @@ def _layer_summary(stats: pd.DataFrame) -> list[dict]:
     return out
 
 
+# The consensus layer split into the override streams that build it (FRM-28), in the order they are
+# added: the planner's baseline, then sales, marketing and finance, then the cap (= the consensus).
+OVERRIDE_STEPS = (
+    ("baseline", "baseline_qty"),
+    ("sales_override", "sales_override_qty"),
+    ("marketing_uplift", "marketing_uplift_qty"),
+    ("finance_adjustment", "finance_adjustment_qty"),
+)
+STAIR_ORDER = (AccuracyLayer.NAIVE.value, AccuracyLayer.STATISTICAL.value, *(step for step, _ in OVERRIDE_STEPS),
+               AccuracyLayer.CONSENSUS.value)  # fmt: skip
+
+
+def override_stream_points(matched: pd.DataFrame) -> pd.DataFrame:
+    """The matched points plus one point per override stream of each consensus point.
+
+    Stream k's forecast is max(0, baseline + the streams up to k), so the stair-step shows what each
+    stream (sales, marketing, finance) and finally the cap added, on exactly the FRM-27 points.
+    """
+    if "consensus_id" not in matched:
+        return matched.iloc[0:0]
+    cons = matched[(matched["layer"] == AccuracyLayer.CONSENSUS.value) & matched["consensus_id"].notna()]
+    if cons.empty:
+        return matched.iloc[0:0]
+    ids = sorted({int(pk) for pk in cons["consensus_id"]})
+    rows = []
+    for chunk in _chunks(ids):
+        rows.extend(ForecastConsensus.objects.filter(pk__in=chunk).order_by()
+                     .values_list("pk", *(field for _, field in OVERRIDE_STEPS)))  # fmt: skip
+    parts = pd.DataFrame(rows, columns=["consensus_id", *(step for step, _ in OVERRIDE_STEPS)])
+    steps = [step for step, _ in OVERRIDE_STEPS]
+    parts[steps] = parts[steps].astype(float).cumsum(axis=1).clip(lower=0).round(2)
+    base = cons.assign(consensus_id=cons["consensus_id"].astype(int)).drop(columns=["forecast_qty"])
+    base = base.merge(parts, on="consensus_id", how="inner")
+    return pd.concat(
+        [base.drop(columns=steps).assign(layer=step, model_type=step, forecast_qty=base[step]) for step in steps],
+        ignore_index=True,
+    )
+
+
+def _stair_summary(stats: pd.DataFrame) -> list[dict]:
+    by_layer = {r.layer: r for r in stats.itertuples(index=False)}
+    out, previous = [], None
+    for layer in STAIR_ORDER:
+        r = by_layer.get(layer)
+        wape = float(r.wape) if r is not None and math.isfinite(r.wape) else None
+        out.append({
+            "step": layer, "wape": _num(wape), "mae": _num(r.mae) if r is not None else None,
+            "bias": _num(r.bias) if r is not None else None, "point_count": int(r.period_count) if r is not None else 0,
+            "fva_vs_previous_pct": _num(previous - wape) if previous is not None and wape is not None else None,
+        })  # fmt: skip
+        previous = wape
+    return out
+
+
 def fva_report(frame: pd.DataFrame, *, lag: int, products: dict[int, tuple[str, str]] | None = None) -> dict:
-    """FC-54 / FRM-27: WAPE, MAE, bias per layer and the stair-step FVA, overall and per series."""
+    """FC-54 / FRM-27: WAPE, MAE, bias per layer and the stair-step FVA, overall and per series.
+
+    `stair_steps` refines the same points into naive → statistical → each override stream →
+    consensus, so planners see which stream added value and which took it away.
+    """
     matched = fva_matched(frame)
     if matched.empty:
         return {"lag": lag, "point_count": 0, "layers": _layer_summary(pd.DataFrame(columns=["layer"])),
-                "by_product": []}  # fmt: skip
+                "stair_steps": _stair_summary(pd.DataFrame(columns=["layer"])), "by_product": []}  # fmt: skip
+    streams = override_stream_points(matched)
+    stair = _group_metrics(pd.concat([matched, streams], ignore_index=True), ["layer"])
     overall = _group_metrics(matched, ["layer"])
     per_series = _group_metrics(matched, ["product_id", "region", "channel", "layer"])
     by_product = []
@@ -449,7 +509,7 @@ def fva_report(frame: pd.DataFrame, *, lag: int, products: dict[int, tuple[str, 
                            "channel": channel, "point_count": int(stats["period_count"].iloc[0]),
                            "layers": _layer_summary(stats)})  # fmt: skip
     return {"lag": lag, "point_count": int(len(matched) // len(FVA_ORDER)), "layers": _layer_summary(overall),
-            "by_product": by_product}  # fmt: skip
+            "stair_steps": _stair_summary(stair), "by_product": by_product}  # fmt: skip
 
 
 def drift_alerts(frame: pd.DataFrame, *, threshold_pct: float, min_points: int) -> list[dict]:

@@ -24,6 +24,8 @@ from planning.selectors.review import products_active_first
 LAGS = (1, 3)
 TREND_MONTHS = 12
 LAYERS = [(layer.value, layer.label) for layer in AccuracyLayer]
+STREAM_LABELS = {"baseline": "Baseline", "sales_override": "+ Sales", "marketing_uplift": "+ Marketing",
+                 "finance_adjustment": "+ Finance"}  # fmt: skip
 
 
 class AccuracyView(ForecastingMixin, TemplateView):
@@ -80,12 +82,12 @@ class AccuracyView(ForecastingMixin, TemplateView):
         fva = acc.fva_report(user=user, product_id=product_id, category_id=category_id, lag=lag,
                              period_from=period_from, period_to=period_to)  # fmt: skip
         context["fva"] = fva
-        labels = dict(LAYERS)
-        steps = [{"key": f"layer-{r['layer']}", "label": labels.get(r["layer"], r["layer"]), "value": r["wape"],
-                  "fva": r.get("fva_vs_previous_pct")} for r in fva.get("layers", [])]  # fmt: skip
+        labels = {**dict(LAYERS), **STREAM_LABELS}
+        steps = [{**r, "key": f"layer-{r['step']}", "label": labels.get(r["step"], r["step"]), "value": r["wape"],
+                  "fva": r.get("fva_vs_previous_pct")} for r in fva.get("stair_steps", [])]  # fmt: skip
+        context["fva_steps"] = steps
         if any(s["value"] is not None for s in steps):
             context["fva_chart"] = charts.bar_steps_chart(steps)
-            context["fva_steps"] = steps
         return context
 
 

@@ -103,6 +103,17 @@ class FvaLayerSerializer(serializers.Serializer):
     fva_vs_previous_pct = _metric("WAPE(previous layer) - WAPE(layer), naive -> statistical -> consensus.")
 
 
+class FvaStepSerializer(serializers.Serializer):
+    step = serializers.CharField(
+        help_text="naive, statistical, baseline, sales_override, marketing_uplift, finance_adjustment, consensus."
+    )
+    wape = _metric()
+    mae = _metric()
+    bias = _metric()
+    point_count = serializers.IntegerField()
+    fva_vs_previous_pct = _metric("WAPE(previous step) - WAPE(step); positive = the step added value.")
+
+
 class FvaProductSerializer(serializers.Serializer):
     product_id = serializers.IntegerField()
     sku = serializers.CharField()
@@ -117,6 +128,9 @@ class FvaReportSerializer(serializers.Serializer):
     lag = serializers.IntegerField()
     point_count = serializers.IntegerField(help_text="(series, period) points where all three layers exist.")
     layers = FvaLayerSerializer(many=True)
+    stair_steps = FvaStepSerializer(
+        many=True, help_text="The same points with the consensus split into its override streams (FRM-28 order)."
+    )
     by_product = FvaProductSerializer(many=True)
 
 

@@ -272,8 +272,35 @@ def _drift_frame(apes: list[float], model="ets", product_id=1, zero_at=()) -> pd
     for i, ape in enumerate(apes):
         period = add_months(datetime.date(2023, 1, 1), i)
         actual = 0.0 if i in zero_at else 100.0
-        rows.append((product_id, "Global", "All", period, 1, "statistical", model, actual + ape, actual, None, None))
+        rows.append(
+            (product_id, "Global", "All", period, 1, "statistical", model, actual + ape, actual, None, None, None)
+        )
     return pd.DataFrame(rows, columns=accuracy.FRAME_COLUMNS)
+
+
+def test_fva_stair_steps_split_the_consensus_into_its_override_streams(users, refreshed, runs):
+    # A = 100, 200, 50; statistical F = 110, 160, 50. Consensus per month:
+    # Jan 110 +10 sales -20 marketing, cap 95 (pre 100, final 95); Feb 160 +30 +20 -5 finance (205); Mar 50.
+    drivers = ((110, 10, -20, 0, 95, 100, 95), (160, 30, 20, -5, None, 205, 205), (50, 0, 0, 0, None, 50, 50))
+    for run, (base, sales, mkt, fin, cap, pre, final) in zip(runs, drivers, strict=True):
+        ForecastConsensus.objects.create(
+            forecast_run=run, product=run.product, period=run.as_of_period, baseline_qty=base,
+            sales_override_qty=sales, marketing_uplift_qty=mkt, finance_adjustment_qty=fin, constraint_cap_qty=cap,
+            pre_consensus_qty=pre, final_consensus_qty=final, status=ConsensusStatus.APPROVED,
+            approved_at=timezone.now(),
+        )  # fmt: skip
+    accuracy_refresh(keys=[SeriesKey(refreshed.pk)], periods=WINDOW)
+
+    body = client_for(users[Role.DEMAND_PLANNER]).get(f"{URL}/fva", {"lag": 1}).json()
+    steps = [(s["step"], s["wape"], s["fva_vs_previous_pct"], s["point_count"]) for s in body["stair_steps"]]
+    # Sum |A| = 350. Baseline = statistical (|e| 50); + sales 120, 190, 50 (|e| 30); + marketing 100, 210, 50
+    # (10); + finance 100, 205, 50 (5); the cap gives 95, 205, 50 (10): it took value away.
+    assert steps == [
+        ("naive", 25.7143, None, 3), ("statistical", 14.2857, 11.4286, 3), ("baseline", 14.2857, 0.0, 3),
+        ("sales_override", 8.5714, 5.7143, 3), ("marketing_uplift", 2.8571, 5.7143, 3),
+        ("finance_adjustment", 1.4286, 1.4286, 3), ("consensus", 2.8571, -1.4286, 3),
+    ]  # fmt: skip
+    assert [layer["layer"] for layer in body["layers"]] == ["naive", "statistical", "consensus"]
 
 
 def test_drift_window_maths_and_severity():

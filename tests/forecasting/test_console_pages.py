@@ -202,7 +202,9 @@ def test_accuracy_page_shows_the_model_table_trend_fva_and_coverage(client, w):
     assert 'id="fva-chart"' in html
     layers = {r["layer"]: r for r in response.context["fva"]["layers"]}
     assert layers["consensus"]["wape"] == pytest.approx(5.0)
-    assert [s["label"] for s in response.context["fva_steps"]] == ["Seasonal naive", "Statistical", "Consensus"]
+    assert [s["label"] for s in response.context["fva_steps"]] == [
+        "Seasonal naive", "Statistical", "Baseline", "+ Sales", "+ Marketing", "+ Finance", "Consensus"
+    ]  # fmt: skip
     assert response.context["fva"]["by_product"][0]["sku"] == "SPK-1"
     assert_csp_clean(html, ACCURACY)
 
