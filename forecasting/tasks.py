@@ -399,7 +399,16 @@ def _call_optional(module: str, name: str, *, job=None):
 
 
 def reap_when_a_worker_starts(sender=None, proc_name: str = "", **kwargs) -> None:
-    """django-q2 `post_spawn` receiver: a restarted cluster takes over lost jobs at once (FC-74)."""
+    """django-q2 `post_spawn` receiver: a restarted cluster takes over lost jobs at once (FC-74).
+
+    In sync mode django-q runs its worker function inside the caller (a test, a request), so there is
+    no worker process to hand over to, and closing "old" connections would close the caller's
+    connection in the middle of its transaction.
+    """
+    from django_q.conf import Conf
+
+    if Conf.SYNC:
+        return
     try:
         reap_forecast_jobs()
     except Exception:  # never keep a worker from starting

@@ -14,6 +14,8 @@ NAVIGATION = [
     ("Forecasting", "forecasting:workbench", "forecasting.view_forecastrun", "/forecasting/", "forecast"),
     ("Integrations", "planning:integration_batch_list", "planning.view_integrationbatch", "/integrations/", "sync"),
     ("Catalog", "planning:product_list", "planning.view_product", "/catalog/", "catalog"),
+    ("Action Items", "governance:action_items", "governance.view_actionitem", "/action-items/", "check"),
+    ("Decisions", "governance:decisions", "governance.view_decision", "/decisions/", "pin"),
     ("Audit Log", "governance:audit_log", "governance.view_auditevent", "/audit/", "history"),
     ("Administration", "administration:user_list", "governance.change_user", "/administration/", "admin"),
 ]
@@ -38,6 +40,12 @@ def _nav_for(user, path: str) -> list[dict]:
     return items
 
 
+def _unread_count(user) -> int:
+    from governance.selectors import notification_unread_count
+
+    return notification_unread_count(user=user)
+
+
 def console(request) -> dict:
     user = getattr(request, "user", None)
     authenticated = user is not None and user.is_authenticated
@@ -54,4 +62,6 @@ def console(request) -> dict:
         # Lazy: login and error pages never show the sidebar, so they should not pay for the
         # permission queries (and a 500 page must not depend on the database).
         "nav_items": SimpleLazyObject(lambda: _nav_for(user, path)) if authenticated else [],
+        # The top bar's bell (GOV-81); lazy for the same reason.
+        "unread_notifications": SimpleLazyObject(lambda: _unread_count(user)) if authenticated else 0,
     }

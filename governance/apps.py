@@ -20,4 +20,13 @@ class GovernanceConfig(AppConfig):
 
         # sender=self: once per migrate run, not once per app (OPS-40).
         post_migrate.connect(ensure_schedules_after_migrate, sender=self, dispatch_uid="governance.ensure_schedules")
-        from governance import receivers  # noqa: F401
+        from governance import (
+            entities,
+            receivers,  # noqa: F401
+            selectors,
+        )
+
+        # Comments and entity histories attach to cycles, decisions and action items (GOV-80).
+        entities.register("sop_cycle", selectors.sop_cycle_get)
+        entities.register("decision", selectors.decision_get)
+        entities.register("action_item", selectors.action_item_get)

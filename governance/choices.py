@@ -44,3 +44,85 @@ class CommentKind(models.TextChoices):
     RETURN = "return", "Return"
     OVERRIDE = "override", "Override"
     SYSTEM = "system", "System"
+
+
+class CycleStatus(models.TextChoices):
+    """GOV-08: one non-cancelled cycle per period."""
+
+    ACTIVE = "active", "Active"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class StepStatus(models.TextChoices):
+    """GOV-09, WF-41."""
+
+    PENDING = "pending", "Pending"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+    SKIPPED = "skipped", "Skipped"
+
+
+# GOV-09: the five fixed steps of the monthly S&OP cycle.
+CYCLE_STEP_NAMES = {1: "Data Gathering", 2: "Demand Review", 3: "Supply Review", 4: "Pre-S&OP Meeting",
+                    5: "Executive S&OP"}  # fmt: skip
+
+
+class DecisionCategory(models.TextChoices):
+    DEMAND = "demand", "Demand"
+    SUPPLY = "supply", "Supply"
+    INVENTORY = "inventory", "Inventory"
+    FINANCIAL = "financial", "Financial"
+    SCENARIO = "scenario", "Scenario"
+    POLICY = "policy", "Policy"
+    PUBLISH = "publish", "Publish"
+    OTHER = "other", "Other"
+
+
+class DecisionStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+# WF-52: a decision is superseded when a newer one references it.
+DECISION_TRANSITIONS = {DecisionStatus.ACTIVE: {DecisionStatus.SUPERSEDED}, DecisionStatus.SUPERSEDED: set()}
+
+
+class ActionItemPriority(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class ActionItemStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+_AI = ActionItemStatus
+# WF-51: open → in_progress → done; open, in_progress → cancelled; done, cancelled → open (reopen).
+ACTION_ITEM_TRANSITIONS = {
+    _AI.OPEN: {_AI.IN_PROGRESS, _AI.CANCELLED},
+    _AI.IN_PROGRESS: {_AI.DONE, _AI.CANCELLED},
+    _AI.DONE: {_AI.OPEN},
+    _AI.CANCELLED: {_AI.OPEN},
+}
+ACTION_ITEM_OPEN_STATUSES = (_AI.OPEN, _AI.IN_PROGRESS)
+
+
+class NotificationKind(models.TextChoices):
+    """GOV-13."""
+
+    MENTION = "mention", "Mention"
+    ASSIGNMENT = "assignment", "Assignment"
+    APPROVAL_REQUEST = "approval_request", "Approval request"
+    APPROVAL_DECISION = "approval_decision", "Approval decision"
+    PUBLICATION = "publication", "Publication"
+    ROLLBACK = "rollback", "Rollback"
+    JOB_COMPLETED = "job_completed", "Job completed"
+    JOB_FAILED = "job_failed", "Job failed"
+    EXCEPTION_ASSIGNED = "exception_assigned", "Exception assigned"
+    GATE_FAILED = "gate_failed", "Gate failed"
+    ACTION_ITEM_DUE = "action_item_due", "Action item due"

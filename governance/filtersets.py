@@ -4,8 +4,14 @@ import django_filters
 from django.db.models import Q
 
 from genxsop.filters import IdFilter
-from governance.choices import Source
-from governance.models import AuditEvent
+from governance.choices import (
+    ACTION_ITEM_OPEN_STATUSES,
+    ActionItemStatus,
+    DecisionCategory,
+    DecisionStatus,
+    Source,
+)
+from governance.models import ActionItem, AuditEvent, Decision
 
 # Spec names kept as aliases (API-GOV-30): entity_type -> target_type, entity_id -> target_id, action -> event_type.
 _ALIASES = (("entity_type", "target_type"), ("entity_id", "target_id"), ("action", "event_type"))
@@ -56,3 +62,41 @@ class AuditEventFilterSet(django_filters.FilterSet):
         return queryset.filter(
             Q(message__icontains=value) | Q(target_repr__icontains=value) | Q(actor_name__icontains=value)
         )
+
+
+class DecisionFilterSet(django_filters.FilterSet):
+    """API-GOV-03 and the console decisions list."""
+
+    cycle_id = IdFilter(field_name="cycle_id", label="Cycle id")
+    category = django_filters.ChoiceFilter(choices=DecisionCategory.choices)
+    status = django_filters.ChoiceFilter(choices=DecisionStatus.choices)
+    # "from"/"to" are Python keywords: declared below.
+
+    class Meta:
+        model = Decision
+        fields = []
+
+
+DecisionFilterSet.base_filters["from"] = django_filters.DateFilter(field_name="decided_at", lookup_expr="date__gte",
+                                                                   label="Decided on or after")  # fmt: skip
+DecisionFilterSet.base_filters["to"] = django_filters.DateFilter(field_name="decided_at", lookup_expr="date__lte",
+                                                                 label="Decided on or before")  # fmt: skip
+
+
+class ActionItemFilterSet(django_filters.FilterSet):
+    """API-GOV-01, API-SOP-15 and the console action items page."""
+
+    owner_id = IdFilter(field_name="owner_id", label="Owner id")
+    cycle_id = IdFilter(field_name="cycle_id", label="Cycle id")
+    status = django_filters.ChoiceFilter(choices=ActionItemStatus.choices)
+    overdue = django_filters.BooleanFilter(method="filter_overdue", label="Open and past due")
+
+    class Meta:
+        model = ActionItem
+        fields = []
+
+    def filter_overdue(self, queryset, name, value):
+        from django.utils import timezone
+
+        overdue = Q(status__in=ACTION_ITEM_OPEN_STATUSES, due_date__lt=timezone.localdate())
+        return queryset.filter(overdue) if value else queryset.exclude(overdue)

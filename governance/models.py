@@ -2,7 +2,20 @@ from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, Permis
 from django.db import models
 from django.db.models.functions import Lower, Now
 
-from governance.choices import ActorType, AuthSource, CommentKind, Role, Source
+from governance.choices import (
+    ActionItemPriority,
+    ActionItemStatus,
+    ActorType,
+    AuthSource,
+    CommentKind,
+    CycleStatus,
+    DecisionCategory,
+    DecisionStatus,
+    NotificationKind,
+    Role,
+    Source,
+    StepStatus,
+)
 
 
 class UserManager(BaseUserManager):
@@ -312,3 +325,180 @@ class Comment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.entity_type}:{self.entity_id}"
+
+
+class SopCycle(models.Model):
+    """One monthly S&OP cycle (GOV-08): five steps from data gathering to the executive meeting."""
+
+    cycle_name = models.CharField(max_length=255)
+    period = models.DateField()
+    current_step = models.PositiveSmallIntegerField(default=1)
+    overall_status = models.CharField(max_length=20, choices=CycleStatus.choices, default=CycleStatus.ACTIVE)
+    notes = models.TextField(blank=True, default="")
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    completed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    completed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancel_reason = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "sop_cycles"
+        ordering = ["-period", "-id"]
+        indexes = [models.Index(fields=["overall_status", "period"], name="ix_sop_cycles_status")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(current_step__gte=1, current_step__lte=5), name="ck_sop_cycles_step"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(overall_status__in=CycleStatus.values), name="ck_sop_cycles_status"
+            ),
+            models.UniqueConstraint(
+                fields=["period"],
+                condition=models.Q(overall_status__in=[CycleStatus.ACTIVE, CycleStatus.COMPLETED]),
+                name="uq_sop_cycles_period_open",
+                violation_error_message="A cycle for this period already exists.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.cycle_name
+
+
+class SopCycleStep(models.Model):
+    """One of the five fixed steps of a cycle (GOV-09), with its owner, due date and last gate result."""
+
+    cycle = models.ForeignKey(SopCycle, on_delete=models.CASCADE, related_name="steps")
+    step_number = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=50)
+    status = models.CharField(max_length=20, choices=StepStatus.choices, default=StepStatus.PENDING)
+    owner = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    due_date = models.DateField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    skip_reason = models.TextField(blank=True, default="")
+    notes = models.TextField(blank=True, default="")
+    gate_result = models.JSONField(null=True, blank=True)
+    override_justification = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "sop_cycle_steps"
+        ordering = ["cycle", "step_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["cycle", "step_number"], name="uq_sop_cycle_steps_key"),
+            models.CheckConstraint(
+                condition=models.Q(step_number__gte=1, step_number__lte=5), name="ck_sop_cycle_steps_number"
+            ),
+            models.CheckConstraint(condition=models.Q(status__in=StepStatus.values), name="ck_sop_cycle_steps_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.cycle} step {self.step_number} {self.name}"
+
+
+class Decision(models.Model):
+    """What an S&OP meeting or an approver decided (GOV-10); a newer decision may supersede it."""
+
+    cycle = models.ForeignKey(SopCycle, null=True, blank=True, on_delete=models.SET_NULL, related_name="decisions")
+    step_number = models.PositiveSmallIntegerField(null=True, blank=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    category = models.CharField(max_length=20, choices=DecisionCategory.choices)
+    decided_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField()
+    related_type = models.CharField(max_length=50, blank=True, default="")
+    related_id = models.CharField(max_length=64, blank=True, default="")
+    status = models.CharField(max_length=20, choices=DecisionStatus.choices, default=DecisionStatus.ACTIVE)
+    superseded_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "decisions"
+        ordering = ["-decided_at", "-id"]
+        indexes = [models.Index(fields=["cycle", "decided_at"], name="ix_decisions_cycle")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(category__in=DecisionCategory.values), name="ck_decisions_category"
+            ),
+            models.CheckConstraint(condition=models.Q(status__in=DecisionStatus.values), name="ck_decisions_status"),
+            models.CheckConstraint(
+                condition=models.Q(step_number__isnull=True) | models.Q(step_number__gte=1, step_number__lte=5),
+                name="ck_decisions_step",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ActionItem(models.Model):
+    """A task agreed in S&OP (GOV-11) with an owner, a due date and a status (WF-51)."""
+
+    cycle = models.ForeignKey(SopCycle, null=True, blank=True, on_delete=models.SET_NULL, related_name="action_items")
+    decision = models.ForeignKey(
+        Decision, null=True, blank=True, on_delete=models.SET_NULL, related_name="action_items"
+    )
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True, default="")
+    notes = models.TextField(blank=True, default="")
+    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    due_date = models.DateField()
+    priority = models.CharField(max_length=10, choices=ActionItemPriority.choices, default=ActionItemPriority.MEDIUM)
+    status = models.CharField(max_length=20, choices=ActionItemStatus.choices, default=ActionItemStatus.OPEN)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    related_type = models.CharField(max_length=50, blank=True, default="")
+    related_id = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "action_items"
+        ordering = ["due_date", "id"]
+        indexes = [
+            models.Index(fields=["owner", "status", "due_date"], name="ix_action_items_owner"),
+            models.Index(fields=["cycle", "status"], name="ix_action_items_cycle"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(priority__in=ActionItemPriority.values), name="ck_action_items_priority"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=ActionItemStatus.values), name="ck_action_items_status"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Notification(models.Model):
+    """An in-app message to one user (GOV-13, GOV-81): a mention, an assignment, an item falling due."""
+
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(max_length=30, choices=NotificationKind.choices)
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True, default="")
+    entity_type = models.CharField(max_length=50, blank=True, default="")
+    entity_id = models.CharField(max_length=64, blank=True, default="")
+    url = models.CharField(max_length=500, blank=True, default="")
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "notifications"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "read_at", "created_at"], name="ix_notifications_recipient")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(kind__in=NotificationKind.values), name="ck_notifications_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.recipient_id}"

@@ -60,6 +60,15 @@ for _role in (R.EXECUTIVE, R.SOP_COORDINATOR):
 # Audit log search (ACC-06: admin, executive, coordinator).
 for _role in (R.EXECUTIVE, R.SOP_COORDINATOR):
     ROLE_PERMISSIONS[_role.value].add("governance.view_auditevent")
+# S&OP cycles, decisions, action items (§1.2): read for every non-viewer role; EXEC_C records decisions,
+# creates action items and edits any of them (owners edit their own: ACC-04, in the service). Comments:
+# every non-viewer role on entities it can read; deleting another's comment stays admin-only.
+for _role in NON_VIEWER:
+    ROLE_PERMISSIONS[_role.value].update(["governance.view_sopcycle", "governance.view_decision",
+                                          "governance.view_actionitem", "governance.add_comment"])  # fmt: skip
+for _role in (R.EXECUTIVE, R.SOP_COORDINATOR):
+    ROLE_PERMISSIONS[_role.value].update(["governance.add_decision", "governance.change_decision",
+                                          "governance.add_actionitem", "governance.change_actionitem"])  # fmt: skip
 
 
 def role_group_name(role: str) -> str:

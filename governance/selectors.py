@@ -11,8 +11,8 @@ from genxsop.filters import filter_queryset
 from genxsop.services import require_perm
 from governance import entities
 from governance.choices import Role
-from governance.filtersets import AuditEventFilterSet
-from governance.models import ApiToken, AuditEvent, Comment, User
+from governance.filtersets import ActionItemFilterSet, AuditEventFilterSet, DecisionFilterSet
+from governance.models import ActionItem, ApiToken, AuditEvent, Comment, Decision, Notification, SopCycle, User
 from governance.permissions import VIEW_AUDIT_EVENT
 
 
@@ -236,3 +236,63 @@ def comment_list(*, user, entity_type: str, entity_id: str) -> QuerySet[Comment]
         .prefetch_related("mentions")
         .order_by("created_at", "id")
     )
+
+
+# S&OP cycles, decisions, action items, notifications (GOV-08…13) ------------------------------
+
+
+def sop_cycle_get(*, user, pk) -> SopCycle:
+    """A cycle, for every role that reads S&OP cycles (404 when missing)."""
+    require_perm(user, "governance.view_sopcycle")
+    cycle = SopCycle.objects.filter(pk=_int_or_none(pk)).first()
+    if cycle is None:
+        raise NotFound()
+    return cycle
+
+
+def decision_list(*, user, filters: dict | None = None) -> QuerySet[Decision]:
+    """Decisions, newest first (API-GOV-03): every role that reads S&OP governance."""
+    require_perm(user, "governance.view_decision")
+    qs = Decision.objects.select_related("decided_by", "cycle").order_by("-decided_at", "-id")
+    return filter_queryset(DecisionFilterSet, filters or {}, qs)
+
+
+def decision_get(*, user, pk) -> Decision:
+    decision = decision_list(user=user).prefetch_related("action_items__owner").filter(pk=_int_or_none(pk)).first()
+    if decision is None:
+        raise NotFound()
+    return decision
+
+
+def action_item_list(*, user, filters: dict | None = None) -> QuerySet[ActionItem]:
+    """Action items by due date (API-GOV-01, API-SOP-15): every role that reads S&OP governance."""
+    require_perm(user, "governance.view_actionitem")
+    qs = ActionItem.objects.select_related("owner", "cycle", "decision").order_by("due_date", "id")
+    return filter_queryset(ActionItemFilterSet, filters or {}, qs)
+
+
+def action_item_get(*, user, pk) -> ActionItem:
+    item = action_item_list(user=user).filter(pk=_int_or_none(pk)).first()
+    if item is None:
+        raise NotFound()
+    return item
+
+
+def notification_list(*, user, unread: bool | None = None) -> QuerySet[Notification]:
+    """The caller's own notifications, newest first (API-GOV-24); nobody reads anyone else's."""
+    qs = Notification.objects.filter(recipient_id=getattr(user, "pk", None)).order_by("-created_at", "-id")
+    if unread is not None:
+        qs = qs.filter(read_at__isnull=unread)
+    return qs
+
+
+def notification_unread_count(*, user) -> int:
+    return notification_list(user=user, unread=True).count()
+
+
+def _int_or_none(pk):
+    try:
+        value = int(pk)
+    except (TypeError, ValueError):
+        return None
+    return value if 0 < value < 2**63 else None

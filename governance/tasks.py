@@ -14,3 +14,11 @@ def purge_expired_auth_tokens() -> int:
 def purge_expired_sessions() -> int:
     """Daily removal of expired console sessions (OPS-42); returns the number deleted."""
     return retention.session_purge_expired()
+
+
+@job
+def notify_overdue_action_items() -> int:
+    """Daily reminder to the owners of open action items past due (GOV-13 `action_item_due`); once per item per day."""
+    from governance.services.action_items import action_items_notify_overdue
+
+    return action_items_notify_overdue()

@@ -1,8 +1,10 @@
-"""Console pages of the governance app: the signed-in user's Settings (UI-19) and the audit log (UI-17)."""
+"""Console pages of the governance app: Settings (UI-19), the audit log (UI-17), notifications (UI-18),
+action items and decisions."""
 
 from django.urls import path
 
 from governance import views, views_audit, views_tokens
+from governance import views_collaboration as collab
 
 app_name = "governance"
 
@@ -15,4 +17,10 @@ urlpatterns = [
     path("audit/", views_audit.AuditLogListView.as_view(), name="audit_log"),
     path("audit/<int:pk>/", views_audit.AuditEventDetailView.as_view(), name="audit_event_detail"),
     path("audit/verify/", views_audit.AuditChainVerifyView.as_view(), name="audit_chain_verify"),
+    path("notifications/", collab.NotificationListView.as_view(), name="notifications"),
+    path("notifications/read-all/", collab.NotificationReadAllView.as_view(), name="notifications_read_all"),
+    path("notifications/<int:pk>/read/", collab.NotificationReadView.as_view(), name="notification_read"),
+    path("action-items/", collab.ActionItemListView.as_view(), name="action_items"),
+    path("action-items/<int:pk>/status/", collab.ActionItemStatusView.as_view(), name="action_item_status"),
+    path("decisions/", collab.DecisionListView.as_view(), name="decisions"),
 ]

@@ -426,6 +426,8 @@ SPECTACULAR_SETTINGS = {
         "PlanSourceEnum": "planning.choices.PlanSource",
         "ApiTokenStatusEnum": "governance.api.serializers.TOKEN_STATUSES",
         "ForecastJobStatusEnum": "forecasting.choices.JobStatus",
+        "DecisionStatusEnum": "governance.choices.DecisionStatus",
+        "ActionItemStatusEnum": "governance.choices.ActionItemStatus",
     },
 }
 

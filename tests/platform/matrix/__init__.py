@@ -7,6 +7,8 @@ keyed by the path prefix before `{id}`, and per-operation overrides keyed by (me
 
 from tests.platform.matrix import (
     audit,
+    collaboration,
+    evidence,
     forecasting_accuracy,
     forecasting_consensus,
     forecasting_jobs,
@@ -18,4 +20,4 @@ from tests.platform.matrix import (
 )
 
 AREAS = [supply, inventory, integrations, io, forecasting_runs, forecasting_jobs, forecasting_consensus,
-         forecasting_accuracy, audit]  # fmt: skip
+         forecasting_accuracy, audit, collaboration, evidence]  # fmt: skip
