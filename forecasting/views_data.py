@@ -123,14 +123,8 @@ def anomaly_get(*, user, pk) -> ForecastAnomaly:
 def job_list(*, user, filters: dict | None = None):
     """The caller's own jobs; every job for OPS when `filters["all"]` (FC-72 visibility)."""
     filters = filters or {}
-    qs = ForecastJob.objects.select_related("requested_by", "product", "retry_of")
-    if not (filters.get("all") and user.has_perm("forecasting.manage_forecastjob")):
-        qs = qs.filter(requested_by=user)
-    if filters.get("status"):
-        qs = qs.filter(status=filters["status"])
-    if filters.get("product"):
-        qs = qs.filter(product=filters["product"])
-    return qs.order_by("-created_at", "-id")
+    return job_selectors.forecast_job_page(user=user, all_jobs=bool(filters.get("all")),
+                                           status=filters.get("status"), product=filters.get("product"))  # fmt: skip
 
 
 def job_get(*, user, job_id: str) -> ForecastJob:

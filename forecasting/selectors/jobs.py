@@ -7,7 +7,7 @@ from forecasting.choices import JobStatus
 from forecasting.models import ForecastJob
 from genxsop.errors import NotFound, PermissionDenied, ValidationFailed
 
-__all__ = ["forecast_job_get", "forecast_job_list"]
+__all__ = ["forecast_job_get", "forecast_job_list", "forecast_job_page"]
 
 JOB_LIST_MAX = 200
 JOB_LIST_DEFAULT = 50
@@ -65,3 +65,18 @@ def forecast_job_get(*, user, job_id: str) -> ForecastJob:
     if job is None:
         raise NotFound("Forecast job not found.")
     return job
+
+
+def forecast_job_page(
+    *, user, all_jobs: bool = False, status: str | None = None, product=None
+) -> QuerySet[ForecastJob]:
+    """The console's job list, unsliced for pagination: the caller's own jobs, or every job for OPS
+    when `all_jobs` (FC-72 visibility)."""
+    queryset = _base().select_related("product")
+    if not (all_jobs and user.has_perm(perms.MANAGE_JOBS)):
+        queryset = queryset.filter(requested_by=user)
+    if status:
+        queryset = queryset.filter(status=status)
+    if product:
+        queryset = queryset.filter(product=product)
+    return queryset.order_by("-created_at", "-id")

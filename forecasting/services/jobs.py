@@ -75,14 +75,22 @@ def forecast_job_transition(job_pk: int, action: str, *, guard: Q | None = None,
 
 
 def system_user():
-    """The account scheduled work is requested by (FC-77): inactive, so nobody can sign in as it."""
+    """The account scheduled work is requested by (FC-77): inactive, so nobody can sign in as it.
+
+    Created on first use; like every account, its creation is an audit event (by the system).
+    """
+    from governance import events
     from governance.models import User
 
     user = User.objects.filter(email__iexact=SYSTEM_EMAIL).first()
     if user is None:
-        user = User(email=SYSTEM_EMAIL, full_name="System", is_active=False, is_service_account=True)
-        user.set_unusable_password()
-        user.save()
+        with transaction.atomic():
+            user = User(email=SYSTEM_EMAIL, full_name="System", is_active=False, is_service_account=True)
+            user.set_unusable_password()
+            user.save()
+            audit.record(actor=None, event_type=events.USER_CREATED, target=user,
+                         after=snapshot(user, ["email", "full_name", "role", "is_active", "is_service_account"]),
+                         message="System account for scheduled work.")  # fmt: skip
     return user
 
 
