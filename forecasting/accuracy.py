@@ -23,7 +23,14 @@ from django.utils import timezone
 from forecasting.choices import AccuracyLayer, ConsensusStatus
 from forecasting.engine import metrics
 from forecasting.models import MAX_HORIZON, Forecast, ForecastAccuracyPoint, ForecastConsensus, ForecastRun
-from forecasting.series import SeriesKey, add_months, last_closed_month, month_index, series_actuals
+from forecasting.series import (
+    SeriesKey,
+    add_months,
+    last_closed_month,
+    month_from_index,
+    month_index,
+    series_actuals,
+)
 
 DEFAULT_REFRESH_MONTHS = 24  # FC-53: the nightly refresh covers the last 24 closed months
 MIN_LAGS = 3  # naive points exist at least for lags 1..3 (the default and the publish-gate lags)
@@ -180,14 +187,10 @@ def naive_forecasts(actuals: dict[tuple[SeriesKey, datetime.date], float], keys:
         "product_id": [k.product_id for k in key_list],
         "region": [k.region for k in key_list],
         "channel": [k.channel for k in key_list],
-        "period": [_from_offset(first + int(c)) for c in pp[keep]],
+        "period": [month_from_index(first + int(c)) for c in pp[keep]],
         "lag": ll[keep].astype(int),
         "forecast_qty": forecast[keep],
     })  # fmt: skip
-
-
-def _from_offset(index: int) -> datetime.date:
-    return datetime.date(index // 12, index % 12 + 1, 1)
 
 
 def _dec(value) -> Decimal | None:

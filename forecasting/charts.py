@@ -9,6 +9,7 @@ classes (the CSP allows no style attributes); every chart has a data table on it
 import datetime
 from dataclasses import dataclass, field
 
+from forecasting.series import add_months
 from planning.charts import Chart, Frame, Scale, line_chart, month_range, nice_ticks, tick_label
 
 __all__ = ["bar_steps_chart", "forecast_chart", "history_chart", "line_chart", "month_range"]
@@ -130,5 +131,4 @@ def bar_steps_chart(items: list[dict], *, suffix: str = "%", frame: Frame | None
 
 def months_back(last: datetime.date, count: int) -> list[datetime.date]:
     """`count` consecutive months ending with `last`."""
-    index = last.year * 12 + last.month - 1
-    return [datetime.date((index - k) // 12, (index - k) % 12 + 1, 1) for k in range(count - 1, -1, -1)]
+    return month_range(add_months(last, 1 - count), last)

@@ -67,13 +67,13 @@ def month_index(day: datetime.date) -> int:
     return day.year * 12 + day.month - 1
 
 
-def _from_index(index: int) -> datetime.date:
+def month_from_index(index: int) -> datetime.date:
     return datetime.date(index // 12, index % 12 + 1, 1)
 
 
 def add_months(day: datetime.date, months: int) -> datetime.date:
     """The first day of the month `months` after `day`'s month (negative goes back)."""
-    return _from_index(month_index(day) + months)
+    return month_from_index(month_index(day) + months)
 
 
 def last_closed_month(today: datetime.date | None = None) -> datetime.date:
@@ -221,13 +221,13 @@ def load_histories(
             flags.append("corrected_history")
         out[key] = SeriesHistory(
             key=key,
-            periods=[_from_index(int(i)) for i in index],
+            periods=[month_from_index(int(i)) for i in index],
             raw=raw,
             values=values,
             flags=flags,
-            missing_periods=[_from_index(int(i)) for i in span[missing]],
-            corrected_periods=[_from_index(int(i)) for i in index[corrected_at]],
-            outlier_periods=[_from_index(i) for i in outliers],
+            missing_periods=[month_from_index(int(i)) for i in span[missing]],
+            corrected_periods=[month_from_index(int(i)) for i in index[corrected_at]],
+            outlier_periods=[month_from_index(i) for i in outliers],
         )
     return out
 
@@ -239,7 +239,7 @@ def series_actuals(
 
     Months without an actual are absent."""
     actuals = _monthly_actuals(list(dict.fromkeys(keys)), period_from, period_to)
-    return {(key, _from_index(i)): qty for key, months in actuals.items() for i, qty in months.items()}
+    return {(key, month_from_index(i)): qty for key, months in actuals.items() for i, qty in months.items()}
 
 
 def active_total_keys(product_ids: list[int] | None = None) -> list[SeriesKey]:

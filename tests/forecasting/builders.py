@@ -11,11 +11,7 @@ from django.utils import timezone
 
 from forecasting.choices import TOTAL_CHANNEL, TOTAL_REGION
 from forecasting.models import Forecast, ForecastRun
-
-
-def add_months(day: datetime.date, months: int) -> datetime.date:
-    index = day.year * 12 + day.month - 1 + months
-    return datetime.date(index // 12, index % 12 + 1, 1)
+from forecasting.series import add_months
 
 
 def make_run(product, *, as_of: datetime.date, predictions: list[float], model: str = "exp_smoothing",
