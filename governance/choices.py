@@ -126,3 +126,36 @@ class NotificationKind(models.TextChoices):
     EXCEPTION_ASSIGNED = "exception_assigned", "Exception assigned"
     GATE_FAILED = "gate_failed", "Gate failed"
     ACTION_ITEM_DUE = "action_item_due", "Action item due"
+
+
+class Lane(models.TextChoices):
+    """GOV-60: the weekly lane publishes the near horizon, the monthly lane the long one."""
+
+    WEEKLY = "weekly", "Weekly"
+    MONTHLY = "monthly", "Monthly"
+
+
+class EvaluationOutcome(models.TextChoices):
+    GO = "go", "Go"
+    NO_GO = "no_go", "No-Go"
+
+
+class PublicationOutcome(models.TextChoices):
+    GO = "go", "Go"
+    NO_GO_OVERRIDDEN = "no_go_overridden", "No-Go overridden"
+
+
+class PublicationStatus(models.TextChoices):
+    PUBLISHED = "published", "Published"
+    SUPERSEDED = "superseded", "Superseded"
+    ROLLED_BACK = "rolled_back", "Rolled back"
+
+
+_P = PublicationStatus
+# WF-50: publish creates `published`; a newer publication supersedes; rollback rolls back the current one
+# and reinstates the one it superseded.
+PUBLICATION_TRANSITIONS = {
+    "supersede": {_P.PUBLISHED: _P.SUPERSEDED},
+    "rollback": {_P.PUBLISHED: _P.ROLLED_BACK},
+    "reinstate": {_P.SUPERSEDED: _P.PUBLISHED},
+}

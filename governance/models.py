@@ -1,3 +1,5 @@
+import uuid
+
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower, Now
@@ -11,7 +13,11 @@ from governance.choices import (
     CycleStatus,
     DecisionCategory,
     DecisionStatus,
+    EvaluationOutcome,
+    Lane,
     NotificationKind,
+    PublicationOutcome,
+    PublicationStatus,
     Role,
     Source,
     StepStatus,
@@ -347,6 +353,11 @@ class SopCycle(models.Model):
     class Meta:
         db_table = "sop_cycles"
         ordering = ["-period", "-id"]
+        permissions = [
+            ("complete_sopcycle", "Complete an S&OP cycle"),
+            ("override_sopcycle_gate", "Advance or complete an S&OP cycle past a failed gate"),
+            ("skip_sopcycle_step", "Skip a step of an S&OP cycle"),
+        ]
         indexes = [models.Index(fields=["overall_status", "period"], name="ix_sop_cycles_status")]
         constraints = [
             models.CheckConstraint(
@@ -502,3 +513,182 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.recipient_id}"
+
+
+class PublishPolicy(models.Model):
+    """The thresholds of one publish lane (GOV-14); administrators edit them, the gates read them."""
+
+    lane = models.CharField(max_length=10, choices=Lane.choices, unique=True)
+    horizon_unit = models.CharField(max_length=10, default="months")
+    horizon_min = models.PositiveSmallIntegerField()
+    horizon_max = models.PositiveSmallIntegerField()
+    freeze_days = models.PositiveSmallIntegerField(default=0)
+    freeze_months = models.PositiveSmallIntegerField(default=0)
+    required_score = models.PositiveSmallIntegerField()
+    mape_threshold_pct = models.DecimalField(max_digits=6, decimal_places=2)
+    bias_threshold_pct = models.DecimalField(max_digits=6, decimal_places=2)
+    accuracy_lag = models.PositiveSmallIntegerField()
+    accuracy_window_months = models.PositiveSmallIntegerField(default=6)
+    inventory_max_age_hours = models.PositiveIntegerField()
+    inventory_freshness_min_pct = models.DecimalField(max_digits=5, decimal_places=2, default=95)
+    actuals_coverage_min_pct = models.DecimalField(max_digits=5, decimal_places=2, default=95)
+    is_active = models.BooleanField(default=True)
+    updated_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "publish_policies"
+        ordering = ["lane"]
+        verbose_name_plural = "publish policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(required_score__gte=0, required_score__lte=4), name="ck_publish_policies_score"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    mape_threshold_pct__gt=0,
+                    bias_threshold_pct__gt=0,
+                    accuracy_lag__gte=1,
+                    accuracy_window_months__gte=1,
+                    inventory_max_age_hours__gte=1,
+                    horizon_min__gte=1,
+                ),
+                name="ck_publish_policies_positive",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(horizon_min__lte=models.F("horizon_max")), name="ck_publish_policies_horizon"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lane} publish policy"
+
+
+class ReadinessEvaluation(models.Model):
+    """One Go/No-Go evaluation of a lane (GOV-15), kept with its inputs and outcome; never updated."""
+
+    evaluation_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    lane = models.CharField(max_length=10, choices=Lane.choices)
+    period_from = models.DateField()
+    period_to = models.DateField()
+    sop_cycle = models.ForeignKey(SopCycle, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    outcome = models.CharField(max_length=10, choices=EvaluationOutcome.choices)
+    score = models.PositiveSmallIntegerField()
+    required_score = models.PositiveSmallIntegerField()
+    must_pass = models.JSONField(default=list)
+    scored = models.JSONField(default=list)
+    policy_snapshot = models.JSONField(default=dict)
+    plan_fingerprint = models.CharField(max_length=64)
+    plan_counts = models.JSONField(default=dict)
+    evaluated_by = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    request_id = models.CharField(max_length=128, blank=True, default="")
+    dry_run = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "readiness_evaluations"
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["lane", "created_at"], name="ix_readiness_lane")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(lane__in=Lane.values), name="ck_readiness_lane"),
+            models.CheckConstraint(
+                condition=models.Q(outcome__in=EvaluationOutcome.values), name="ck_readiness_outcome"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lane} {self.outcome} {self.evaluation_id}"
+
+
+class Publication(models.Model):
+    """An immutable, gate-validated publication of the plans of one lane's horizon (GOV-16)."""
+
+    version_stamp = models.CharField(max_length=40, unique=True)
+    lane = models.CharField(max_length=10, choices=Lane.choices)
+    period_from = models.DateField()
+    period_to = models.DateField()
+    sop_cycle = models.ForeignKey(
+        SopCycle, null=True, blank=True, on_delete=models.SET_NULL, related_name="publications"
+    )
+    evaluation = models.ForeignKey(ReadinessEvaluation, on_delete=models.PROTECT, related_name="publications")
+    outcome = models.CharField(max_length=20, choices=PublicationOutcome.choices)
+    failed_gates = models.JSONField(default=list, blank=True)
+    override_justification = models.TextField(blank=True, default="")
+    override_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    operating_plan_scenario = models.ForeignKey(
+        "planning.Scenario", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(max_length=20, choices=PublicationStatus.choices, default=PublicationStatus.PUBLISHED)
+    published_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    published_at = models.DateTimeField()
+    superseded_by = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    rolled_back_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    rolled_back_at = models.DateTimeField(null=True, blank=True)
+    rollback_reason = models.TextField(blank=True, default="")
+    restored_publication = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    item_count = models.PositiveIntegerField(default=0)
+    snapshot_sha256 = models.CharField(max_length=64)
+    excluded = models.JSONField(default=list, blank=True)
+    request_id = models.CharField(max_length=128, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "publications"
+        ordering = ["-published_at", "-id"]
+        indexes = [models.Index(fields=["lane", "published_at"], name="ix_publications_lane")]
+        permissions = [
+            ("override_publication", "Publish with a No-Go override"),
+            ("rollback_publication", "Roll back a publication"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lane"],
+                condition=models.Q(status=PublicationStatus.PUBLISHED),
+                name="uq_publications_current_lane",
+                violation_error_message="The lane already has a current publication.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=PublicationStatus.values), name="ck_publications_status"
+            ),
+            models.CheckConstraint(condition=models.Q(lane__in=Lane.values), name="ck_publications_lane"),
+            models.CheckConstraint(
+                condition=models.Q(outcome=PublicationOutcome.GO)
+                | (~models.Q(override_justification="") & models.Q(override_by__isnull=False)),
+                name="ck_publications_override",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.version_stamp
+
+
+class PublicationItem(models.Model):
+    """The frozen values of one plan row in a publication (GOV-17)."""
+
+    publication = models.ForeignKey(Publication, on_delete=models.CASCADE, related_name="items")
+    plan_type = models.CharField(max_length=10)  # demand | supply
+    plan_id = models.BigIntegerField()
+    plan_version = models.PositiveIntegerField()
+    product = models.ForeignKey("planning.Product", on_delete=models.PROTECT, related_name="+")
+    period = models.DateField()
+    region = models.CharField(max_length=100, blank=True, default="")
+    channel = models.CharField(max_length=100, blank=True, default="")
+    location = models.ForeignKey("planning.Location", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    values = models.JSONField(default=dict)
+
+    class Meta:
+        db_table = "publication_items"
+        ordering = ["publication", "plan_type", "plan_id"]
+        indexes = [models.Index(fields=["plan_type", "plan_id"], name="ix_publication_items_plan")]
+        constraints = [
+            models.UniqueConstraint(fields=["publication", "plan_type", "plan_id"], name="uq_publication_items_key"),
+            models.CheckConstraint(
+                condition=models.Q(plan_type__in=["demand", "supply"]), name="ck_publication_items_type"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.publication_id} {self.plan_type}:{self.plan_id} v{self.plan_version}"

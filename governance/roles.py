@@ -71,6 +71,33 @@ for _role in (R.EXECUTIVE, R.SOP_COORDINATOR):
                                           "governance.add_actionitem", "governance.change_actionitem"])  # fmt: skip
 
 
+# S&OP cycle workflow (WF-40): COORD runs it; EXEC completes, skips steps and overrides gates.
+ROLE_PERMISSIONS[R.SOP_COORDINATOR.value].update(["governance.add_sopcycle", "governance.change_sopcycle"])
+ROLE_PERMISSIONS[R.EXECUTIVE.value].update(["governance.complete_sopcycle", "governance.override_sopcycle_gate",
+                                            "governance.skip_sopcycle_step"])  # fmt: skip
+# Publish readiness and publications (§1.2, §1.3): NV evaluates and reads; PUB publishes; APPR overrides, rolls back.
+for _role in NON_VIEWER:
+    ROLE_PERMISSIONS[_role.value].update([
+        "governance.view_publication", "governance.view_readinessevaluation", "governance.add_readinessevaluation",
+        "governance.view_publishpolicy",
+    ])  # fmt: skip
+for _role in (R.EXECUTIVE, R.SOP_COORDINATOR):
+    ROLE_PERMISSIONS[_role.value].add("governance.add_publication")
+ROLE_PERMISSIONS[R.EXECUTIVE.value].update(["governance.override_publication", "governance.rollback_publication"])
+# Scenarios (WF-30, ACC-06): read for all but inventory manager and viewer; FC_W writes; APPR decides.
+for _role in (R.EXECUTIVE, R.DEMAND_PLANNER, R.SUPPLY_PLANNER, R.FINANCE_ANALYST, R.SOP_COORDINATOR):
+    ROLE_PERMISSIONS[_role.value].add("planning.view_scenario")
+for _role in (R.DEMAND_PLANNER, R.SUPPLY_PLANNER, R.FINANCE_ANALYST, R.SOP_COORDINATOR):
+    ROLE_PERMISSIONS[_role.value].update(["planning.add_scenario", "planning.change_scenario",
+                                          "planning.delete_scenario", "planning.run_scenario"])  # fmt: skip
+ROLE_PERMISSIONS[R.EXECUTIVE.value].add("planning.approve_scenario")
+# Inventory policy exceptions (PLN-09): inventory readers read them; INV_W works them.
+for _role in (R.EXECUTIVE, R.SUPPLY_PLANNER, R.INVENTORY_MANAGER, R.FINANCE_ANALYST, R.SOP_COORDINATOR):
+    ROLE_PERMISSIONS[_role.value].add("planning.view_inventorypolicyexception")
+for _role in (R.SUPPLY_PLANNER, R.INVENTORY_MANAGER):
+    ROLE_PERMISSIONS[_role.value].add("planning.change_inventorypolicyexception")
+
+
 def role_group_name(role: str) -> str:
     return role
 

@@ -51,7 +51,8 @@ class PlanSource(models.TextChoices):
 
 
 # Plan lifecycle (WF-10, WF-11): action -> {from_status: to_status}; `delete` removes the row (None).
-# lock/unlock/restore/release/cycle_reopen belong to publishing and S&OP cycles and arrive with them.
+# lock, restore, release and cycle_reopen are system actions: only the publishing and S&OP cycle services
+# call them (GOV-51, GOV-63, GOV-66); unlock is an approver's action with a justification.
 PLAN_TRANSITIONS: dict[str, dict[str, str | None]] = {
     "edit": {PlanStatus.DRAFT: PlanStatus.DRAFT, PlanStatus.REJECTED: PlanStatus.DRAFT},
     "submit": {PlanStatus.DRAFT: PlanStatus.SUBMITTED},
@@ -60,7 +61,17 @@ PLAN_TRANSITIONS: dict[str, dict[str, str | None]] = {
     "reject": {PlanStatus.SUBMITTED: PlanStatus.REJECTED},
     "reopen": {PlanStatus.APPROVED: PlanStatus.DRAFT},
     "delete": {PlanStatus.DRAFT: None, PlanStatus.REJECTED: None},
+    "lock": {PlanStatus.APPROVED: PlanStatus.LOCKED},
+    "unlock": {PlanStatus.LOCKED: PlanStatus.DRAFT},
+    "restore": {
+        PlanStatus.LOCKED: PlanStatus.LOCKED,
+        PlanStatus.APPROVED: PlanStatus.LOCKED,
+        PlanStatus.DRAFT: PlanStatus.LOCKED,
+    },
+    "release": {PlanStatus.LOCKED: PlanStatus.APPROVED},
+    "cycle_reopen": {PlanStatus.LOCKED: PlanStatus.DRAFT},
 }
+PLAN_SYSTEM_ACTIONS = ("lock", "restore", "release", "cycle_reopen")
 DEMAND_PLAN_TRANSITIONS = SUPPLY_PLAN_TRANSITIONS = PLAN_TRANSITIONS
 
 
@@ -137,3 +148,60 @@ class OutboundStatus(models.TextChoices):
     DELIVERED = "delivered", "Delivered"
     ACKNOWLEDGED = "acknowledged", "Acknowledged"
     FAILED = "failed", "Failed"
+
+
+class ScenarioType(models.TextChoices):
+    WHAT_IF = "what_if", "What-if"
+    BASELINE = "baseline", "Baseline"
+    STRESS_TEST = "stress_test", "Stress test"
+    BEST_CASE = "best_case", "Best case"
+    WORST_CASE = "worst_case", "Worst case"
+
+
+SCENARIO_TYPE_ALIASES = {"optimistic": ScenarioType.BEST_CASE, "pessimistic": ScenarioType.WORST_CASE,
+                         "base": ScenarioType.BASELINE}  # fmt: skip
+
+
+class ScenarioStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    COMPLETED = "completed", "Completed"
+    SUBMITTED = "submitted", "Submitted"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+
+
+_S = ScenarioStatus
+# WF-30: action -> {from_status: to_status}. designate/undesignate keep `approved` and move the flag.
+SCENARIO_TRANSITIONS: dict[str, dict[str, str | None]] = {
+    "edit": {_S.DRAFT: _S.DRAFT, _S.COMPLETED: _S.DRAFT, _S.REJECTED: _S.DRAFT},
+    "run": {_S.DRAFT: _S.COMPLETED, _S.COMPLETED: _S.COMPLETED},
+    "submit": {_S.COMPLETED: _S.SUBMITTED},
+    "approve": {_S.SUBMITTED: _S.APPROVED},
+    "reject": {_S.SUBMITTED: _S.REJECTED},
+    "reopen": {_S.REJECTED: _S.DRAFT},
+    "designate_operating_plan": {_S.APPROVED: _S.APPROVED},
+    "undesignate": {_S.APPROVED: _S.APPROVED},
+    "delete": {_S.DRAFT: None, _S.REJECTED: None},
+}
+
+
+class ExceptionType(models.TextChoices):
+    STOCKOUT_RISK = "stockout_risk", "Stockout risk"
+    EXCESS_RISK = "excess_risk", "Excess risk"
+    DATA_QUALITY_RISK = "data_quality_risk", "Data-quality risk"
+
+
+class ExceptionSeverity(models.TextChoices):
+    LOW = "low", "Low"
+    MEDIUM = "medium", "Medium"
+    HIGH = "high", "High"
+
+
+class ExceptionStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    IN_PROGRESS = "in_progress", "In progress"
+    RESOLVED = "resolved", "Resolved"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+EXCEPTION_ACTIVE_STATUSES = (ExceptionStatus.OPEN, ExceptionStatus.IN_PROGRESS)

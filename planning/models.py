@@ -12,6 +12,9 @@ from planning.choices import (
     BatchChannel,
     BatchOperation,
     BatchStatus,
+    ExceptionSeverity,
+    ExceptionStatus,
+    ExceptionType,
     InventoryStatus,
     LocationType,
     OutboundKind,
@@ -20,6 +23,8 @@ from planning.choices import (
     PlanStatus,
     PolicySource,
     ProductStatus,
+    ScenarioStatus,
+    ScenarioType,
     SnapshotSource,
 )
 
@@ -197,7 +202,9 @@ class VersionedPlan(ObjectScopedModel, models.Model):
     rejected_by = _user_fk("+")
     rejected_at = models.DateTimeField(null=True, blank=True)
     locked_at = models.DateTimeField(null=True, blank=True)
-    # locked_by_publication (FK -> governance.Publication) arrives with publishing (GOV-63).
+    locked_by_publication = models.ForeignKey(
+        "governance.Publication", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     actual_updated_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -600,3 +607,120 @@ class OutboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.message_id}"
+
+
+class InventoryPolicyException(ObjectScopedModel, models.Model):
+    """A stockout, excess or data-quality risk on one inventory row, with an owner and a due date (PLN-09)."""
+
+    scope_category_path = "inventory__product__category"
+    scope_location_path = "inventory__location"
+
+    inventory = models.ForeignKey(Inventory, on_delete=models.CASCADE, related_name="exceptions")
+    exception_type = models.CharField(max_length=30, choices=ExceptionType.choices)
+    severity = models.CharField(max_length=10, choices=ExceptionSeverity.choices, default=ExceptionSeverity.MEDIUM)
+    status = models.CharField(max_length=20, choices=ExceptionStatus.choices, default=ExceptionStatus.OPEN)
+    recommended_action = models.TextField()
+    owner = _user_fk("+")
+    due_date = models.DateField(null=True, blank=True)
+    notes = models.CharField(max_length=1000, blank=True, default="")
+    resolved_by = _user_fk("+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution_note = models.TextField(blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        db_table = "inventory_policy_exceptions"
+        ordering = ["due_date", "id"]
+        indexes = [
+            models.Index(fields=["status", "due_date"], name="ix_policy_exceptions_status"),
+            models.Index(fields=["inventory", "exception_type"], name="ix_policy_exceptions_inv"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(exception_type__in=ExceptionType.values), name="ck_policy_exceptions_type"
+            ),
+            models.CheckConstraint(
+                condition=Q(severity__in=ExceptionSeverity.values), name="ck_policy_exceptions_severity"
+            ),
+            models.CheckConstraint(condition=Q(status__in=ExceptionStatus.values), name="ck_policy_exceptions_status"),
+            models.UniqueConstraint(
+                fields=["inventory", "exception_type"],
+                condition=Q(status__in=[ExceptionStatus.OPEN, ExceptionStatus.IN_PROGRESS]),
+                name="uq_policy_exceptions_active",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.exception_type} on {self.inventory_id}"
+
+
+class Scenario(models.Model):
+    """A what-if simulation of one period (PLN-11, FRM-30/31); one approved scenario per period may be the
+    operating plan."""
+
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True, default="")
+    scenario_type = models.CharField(max_length=20, choices=ScenarioType.choices, default=ScenarioType.WHAT_IF)
+    period = models.DateField(null=True, blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    scope = models.JSONField(default=dict, blank=True)
+    results = models.JSONField(null=True, blank=True)
+    revenue_impact = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    margin_impact = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    inventory_impact = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    service_level_impact = models.DecimalField(
+        max_digits=6, decimal_places=2, null=True, blank=True,
+        validators=[MinValueValidator(Decimal("-100")), MaxValueValidator(Decimal("100"))],
+    )  # fmt: skip
+    status = models.CharField(max_length=20, choices=ScenarioStatus.choices, default=ScenarioStatus.DRAFT)
+    is_operating_plan = models.BooleanField(default=False)
+    base_publication = models.ForeignKey(
+        "governance.Publication", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    base_demand_version = models.PositiveIntegerField(null=True, blank=True)
+    base_supply_version = models.PositiveIntegerField(null=True, blank=True)
+    created_by = _user_fk("+")
+    updated_by = _user_fk("+")
+    run_by = _user_fk("+")
+    run_at = models.DateTimeField(null=True, blank=True)
+    submitted_by = _user_fk("+")
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    approved_by = _user_fk("+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    rejected_by = _user_fk("+")
+    rejected_at = models.DateTimeField(null=True, blank=True)
+    cloned_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "scenarios"
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("run_scenario", "Run, submit, clone and reopen scenarios"),
+            ("approve_scenario", "Approve, reject and designate the operating-plan scenario"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="ix_scenarios_status"),
+            models.Index(fields=["period", "status"], name="ix_scenarios_period"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(scenario_type__in=ScenarioType.values), name="ck_scenarios_type"),
+            models.CheckConstraint(condition=Q(status__in=ScenarioStatus.values), name="ck_scenarios_status"),
+            models.CheckConstraint(
+                condition=Q(is_operating_plan=False) | Q(status=ScenarioStatus.APPROVED),
+                name="ck_scenarios_operating_plan",
+            ),
+            models.UniqueConstraint(
+                fields=["period"],
+                condition=Q(is_operating_plan=True),
+                name="uq_scenarios_operating_plan",
+                violation_error_message="Another scenario is the operating plan of this period.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
