@@ -87,3 +87,29 @@ class IdempotencyKeyReused(Conflict):
 class IdempotencyInProgress(Conflict):
     code = "IDEMPOTENCY_IN_PROGRESS"
     default_message = "The first request with this idempotency key is still being processed."
+
+
+class FreezeWindowViolation(Conflict):
+    code = "FREEZE_WINDOW_VIOLATION"
+    default_message = "The period lies in the freeze window of the publication that locked it."
+
+
+class GateFailed(Conflict):
+    """WF-42: an S&OP step gate refused to advance; `context.checks` says what is missing."""
+
+    code = "GATE_FAILED"
+    default_message = "The gate of the current step does not pass."
+
+
+class PublishGateFailed(Conflict):
+    """GOV-63: a No-Go evaluation (or an override of a non-overridable gate); `context` is the evaluation."""
+
+    code = "PUBLISH_GATE_FAILED"
+    default_message = "The publish readiness evaluation is No-Go."
+
+
+class StaleEvaluation(Conflict):
+    """GOV-63: the plans changed between the readiness evaluation the caller saw and the publish."""
+
+    code = "STALE_EVALUATION"
+    default_message = "The plans changed since the readiness evaluation; evaluate again."

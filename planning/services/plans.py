@@ -33,7 +33,7 @@ from governance import audit, bus
 from governance.choices import CommentKind
 from governance.models import AuditEvent
 from governance.services.comments import comment_record
-from planning.choices import PLAN_TRANSITIONS, PlanSource, PlanStatus, ProductStatus
+from planning.choices import PLAN_SYSTEM_ACTIONS, PLAN_TRANSITIONS, PlanSource, PlanStatus, ProductStatus
 from planning.models import Product, VersionedPlan
 
 PERIOD_MIN = datetime.date(2000, 1, 1)
@@ -43,8 +43,10 @@ BULK_ACTIONS = ("submit", "withdraw", "approve", "reject")
 BULK_MAX_IDS = 500
 _PAST = {
     "edit": "edited", "submit": "submitted", "withdraw": "withdrawn", "approve": "approved", "reject": "rejected",
-    "reopen": "reopened", "delete": "deleted",
+    "reopen": "reopened", "delete": "deleted", "lock": "locked", "unlock": "unlocked", "restore": "restored",
+    "release": "released", "cycle_reopen": "cycle_reopened",
 }  # fmt: skip
+_LOCK_FIELDS = ["status", "locked_at", "locked_by_publication_id"]
 _STATUS_FIELDS = [
     "status", "version", "submitted_by", "submitted_at", "approved_by", "approved_at", "rejected_by", "rejected_at",
 ]  # fmt: skip
@@ -88,7 +90,7 @@ def normalise_period(value: datetime.date) -> datetime.date:
 
 
 def allowed_by_state(plan: VersionedPlan) -> list[str]:
-    return [a for a, moves in PLAN_TRANSITIONS.items() if plan.status in moves]
+    return [a for a, moves in PLAN_TRANSITIONS.items() if plan.status in moves and a not in PLAN_SYSTEM_ACTIONS]
 
 
 def _transition_validate(kind: PlanKind, plan: VersionedPlan, action: str) -> str | None:
@@ -374,3 +376,86 @@ def plan_bulk_transition(kind: PlanKind, action: str, *, actor, ids: list, comme
             results.append({"id": pk, "ok": False, "error": {"code": exc.code, "message": exc.message}})
     succeeded = sum(1 for r in results if r["ok"])
     return {"results": results, "succeeded": succeeded, "failed": len(results) - succeeded}
+
+
+def plans_status_move(kind: PlanKind, action: str, *, actor, plans: list[VersionedPlan], publication=None,
+                      message: str = "", metadata: dict | None = None) -> None:  # fmt: skip
+    """The set-based status moves of publishing and S&OP cycles (WF-10 lock, release, cycle_reopen, unlock).
+
+    No permission check here: the governance service that calls this has checked its own (publish,
+    rollback, the cycle's step start, unlock) and holds the row locks in a fixed order inside its
+    transaction. Every row must be a current row in a state the map allows (else 409, nothing
+    written); `lock` stamps `locked_at` and `locked_by_publication`, the other moves clear them.
+    Writes one UPDATE per call and one audit row per plan, in bulk, carrying `metadata`.
+    """
+    if not plans:
+        return
+    moves = PLAN_TRANSITIONS[action]
+    for plan in plans:
+        if not plan.is_current or plan.status not in moves:
+            context = {"current_status": plan.status, "action": action, "allowed_actions": allowed_by_state(plan)}
+            raise InvalidStateTransition(f"A {plan.status} {kind.label} cannot be {_PAST[action]}.", context=context)
+    now = timezone.now()
+    locking = action == "lock"
+    values = {"status": None, "locked_at": now if locking else None,
+              "locked_by_publication_id": publication.pk if locking and publication is not None else None}  # fmt: skip
+    entries = []
+    by_target: dict[str, list[int]] = {}
+    for plan in plans:
+        before = snapshot(plan, _LOCK_FIELDS)
+        target = moves[plan.status]
+        by_target.setdefault(target, []).append(plan.pk)
+        plan.status, plan.locked_at = target, values["locked_at"]
+        plan.locked_by_publication_id = values["locked_by_publication_id"]
+        plan.updated_by = actor
+        entries.append({"actor": actor, "event_type": kind.event(action), "target": plan, "before": before,
+                        "after": snapshot(plan, _LOCK_FIELDS), "message": message,
+                        "metadata": {**(metadata or {}), "action": action, "version": plan.version}})  # fmt: skip
+    for target, ids in by_target.items():
+        kind.model.objects.filter(pk__in=ids).update(
+            status=target, locked_at=values["locked_at"], locked_by_publication_id=values["locked_by_publication_id"],
+            updated_by=actor, updated_at=now,
+        )  # fmt: skip
+    audit.record_many(entries)
+    for plan in plans:
+        kind.publish(kind.event(action), plan)
+
+
+def plan_restore(kind: PlanKind, *, actor, plan: VersionedPlan, values: dict, publication,
+                 reason: str = "") -> VersionedPlan:  # fmt: skip
+    """WF-10 restore (GOV-66): the restored publication's values become a new version of the live row
+    (`source = rollback`), locked by that publication. The caller (rollback) holds the row lock.
+
+    The previous values stay as a history row like any content change (WF-12); when the values
+    already equal the live ones no version is made and only the lock moves.
+    """
+    moves = PLAN_TRANSITIONS["restore"]
+    if not plan.is_current or plan.status not in moves:
+        context = {"current_status": plan.status, "action": "restore", "allowed_actions": allowed_by_state(plan)}
+        raise InvalidStateTransition(f"A {plan.status} {kind.label} cannot be restored.", context=context)
+    before = snapshot(plan)
+    content = {
+        k: values[k] for k in kind.content_fields if k in values and _differs(kind, getattr(plan, k), values[k], k)
+    }
+    if content:
+        history = kind.model(**{k: getattr(plan, k) for k in kind.versioned_fields}, is_current=False, history_of=plan)
+        old_times = (plan.created_at, plan.updated_at)
+        for key, value in content.items():
+            setattr(plan, key, "" if value is None and key in kind.text_fields else value)
+        plan.version += 1
+        plan.source = PlanSource.ROLLBACK
+        plan.change_reason = reason[:500]
+    plan.status = moves[plan.status]
+    plan.locked_at = timezone.now()
+    plan.locked_by_publication = publication
+    plan.updated_by = actor
+    save_or_conflict(plan)
+    if content:
+        save_or_conflict(history)
+        kind.model.objects.filter(pk=history.pk).update(created_at=old_times[0], updated_at=old_times[1])
+    event = kind.event("restore")
+    audit.record(actor=actor, event_type=event, target=plan, before=before, after=snapshot(plan), message=reason,
+                 metadata={"version": plan.version, "source": PlanSource.ROLLBACK, "publication_id": publication.pk,
+                           "new_version": bool(content)})  # fmt: skip
+    kind.publish(event, plan)
+    return plan
