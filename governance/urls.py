@@ -3,7 +3,7 @@ action items and decisions."""
 
 from django.urls import path
 
-from governance import views, views_audit, views_tokens
+from governance import cycle_urls, publish_urls, views, views_audit, views_tokens
 from governance import views_collaboration as collab
 
 app_name = "governance"
@@ -23,4 +23,6 @@ urlpatterns = [
     path("action-items/", collab.ActionItemListView.as_view(), name="action_items"),
     path("action-items/<int:pk>/status/", collab.ActionItemStatusView.as_view(), name="action_item_status"),
     path("decisions/", collab.DecisionListView.as_view(), name="decisions"),
+    *cycle_urls.urlpatterns,
+    *publish_urls.urlpatterns,
 ]

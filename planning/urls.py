@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from planning import views, views_history, views_integrations, views_inventory, views_io, views_supply
+from planning import scenario_urls, views, views_history, views_integrations, views_inventory, views_io, views_supply
 from planning.views_plans import plan_urlpatterns
 
 app_name = "planning"
@@ -28,4 +28,5 @@ urlpatterns = [
     *views_inventory.urlpatterns,
     *views_integrations.urlpatterns,
     *views_io.urlpatterns,
+    *scenario_urls.urlpatterns,
 ]

@@ -5,7 +5,7 @@ Each area keeps its routes in its own module; the order below matters where a fi
 """
 
 from genxsop.api.routers import OptionalSlashRouter
-from planning.api import integration_urls, inventory_urls, io_urls, supply_urls
+from planning.api import integration_urls, inventory_urls, io_urls, scenario_urls, supply_urls
 from planning.api.demand_views import DemandPlanViewSet
 from planning.api.views import CategoryViewSet, LocationViewSet, ProductViewSet
 
@@ -22,5 +22,6 @@ urlpatterns = [
     *supply_urls.urlpatterns,
     *inventory_urls.urlpatterns,
     *integration_urls.urlpatterns,
+    *scenario_urls.urlpatterns,
     *router.urls,
 ]

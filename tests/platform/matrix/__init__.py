@@ -8,6 +8,7 @@ keyed by the path prefix before `{id}`, and per-operation overrides keyed by (me
 from tests.platform.matrix import (
     audit,
     collaboration,
+    cycles,
     evidence,
     forecasting_accuracy,
     forecasting_consensus,
@@ -16,8 +17,11 @@ from tests.platform.matrix import (
     integrations,
     inventory,
     io,
+    publications,
+    readiness,
+    scenarios,
     supply,
 )
 
 AREAS = [supply, inventory, integrations, io, forecasting_runs, forecasting_jobs, forecasting_consensus,
-         forecasting_accuracy, audit, collaboration, evidence]  # fmt: skip
+         forecasting_accuracy, audit, collaboration, evidence, cycles, readiness, publications, scenarios]  # fmt: skip

@@ -17,3 +17,9 @@ OPS = frozenset({Role.ADMIN, Role.EXECUTIVE, Role.SOP_COORDINATOR})
 PUBLIC = "public"
 
 __all__ = ["ADMIN", "ALL", "APPR", "DEM_W", "FC_W", "INTEG", "INV_R", "INV_W", "NV", "OPS", "PUBLIC", "SUP_W"]
+COORD = frozenset({Role.ADMIN, Role.SOP_COORDINATOR})
+EXEC = APPR  # admin, executive
+PUB = OPS  # admin, executive, sop_coordinator (EXEC_C)
+SCN_R = frozenset({Role.ADMIN, Role.EXECUTIVE, Role.DEMAND_PLANNER, Role.SUPPLY_PLANNER, Role.FINANCE_ANALYST,
+                   Role.SOP_COORDINATOR})  # fmt: skip
+__all__ += ["COORD", "EXEC", "PUB", "SCN_R"]

@@ -1,0 +1,3 @@
+"""S&OP cycle API routes (API-SOP-01…11)."""
+
+urlpatterns: list = []

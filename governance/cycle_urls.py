@@ -1,0 +1,3 @@
+"""Console pages of the S&OP cycle (UI-11)."""
+
+urlpatterns: list = []

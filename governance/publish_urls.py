@@ -1,0 +1,3 @@
+"""Console pages of publishing (UI-12)."""
+
+urlpatterns: list = []

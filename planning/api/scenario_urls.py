@@ -1,0 +1,3 @@
+"""Scenario API routes (API-SCN-01…17)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Console pages of scenarios (UI-10)."""
+
+urlpatterns: list = []
