@@ -43,10 +43,10 @@ def _nav_for(user, path: str) -> list[dict]:
     return items
 
 
-def _unread_count(user) -> int:
-    from governance.selectors import notification_unread_count
+def _bell(user):
+    from governance.views_my_work import bell_for
 
-    return notification_unread_count(user=user)
+    return bell_for(user)
 
 
 def console(request) -> dict:
@@ -54,6 +54,9 @@ def console(request) -> dict:
     authenticated = user is not None and user.is_authenticated
     path = getattr(request, "path", "/")
     currency = settings.CURRENCY_CODE
+    # The top bar's bell (GOV-81, UI-18): its unread count and latest notifications come from one
+    # query, run only when a page renders the header (login and error pages do not).
+    bell = SimpleLazyObject(lambda: _bell(user)) if authenticated else None
     return {
         "app_name": settings.APP_NAME,
         "app_version": settings.APP_VERSION,
@@ -65,6 +68,6 @@ def console(request) -> dict:
         # Lazy: login and error pages never show the sidebar, so they should not pay for the
         # permission queries (and a 500 page must not depend on the database).
         "nav_items": SimpleLazyObject(lambda: _nav_for(user, path)) if authenticated else [],
-        # The top bar's bell (GOV-81); lazy for the same reason.
-        "unread_notifications": SimpleLazyObject(lambda: _unread_count(user)) if authenticated else 0,
+        "unread_notifications": SimpleLazyObject(lambda: bell.unread) if authenticated else 0,
+        "bell": bell,
     }

@@ -13,7 +13,8 @@ from django.core.exceptions import ValidationError
 
 from genxsop.admin import ReadOnlyAdminMixin, ServiceAdminMixin, adopt_saved
 from governance import services
-from governance.models import AuditEvent, User
+from governance.models import AuditEvent, Publication, PublicationItem, PublishPolicy, ReadinessEvaluation, User
+from governance.services import publish_policies
 
 
 class UserCreationForm(forms.ModelForm):
@@ -102,6 +103,67 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     search_fields = ["event_type", "target_id", "target_repr", "actor_name", "request_id"]
     date_hierarchy = "occurred_at"
     list_select_related = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+
+@admin.register(PublishPolicy)
+class PublishPolicyAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    """The two lanes' thresholds (GOV-14): changed through publish_policy_update, never added or deleted."""
+
+    list_display = ["lane", "horizon_min", "horizon_max", "freeze_days", "freeze_months", "required_score",
+                    "is_active", "updated_at"]  # fmt: skip
+    readonly_fields = ["lane", "horizon_unit", "updated_by", "updated_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        data = {name: form.cleaned_data[name] for name in form.changed_data if name in publish_policies.EDITABLE_FIELDS}
+        adopt_saved(obj, publish_policies.publish_policy_update(actor=request.user, lane=obj.lane, data=data))
+
+    def save_related(self, request, form, formsets, change):
+        """Nothing related to save."""
+
+
+@admin.register(ReadinessEvaluation)
+class ReadinessEvaluationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Evaluations are never changed (GOV-15)."""
+
+    list_display = ["created_at", "lane", "outcome", "score", "required_score", "dry_run", "evaluated_by"]
+    list_filter = ["lane", "outcome", "dry_run"]
+    search_fields = ["evaluation_id", "request_id", "plan_fingerprint"]
+    date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+
+@admin.register(Publication)
+class PublicationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Publications are made and rolled back only through the publish gate (GOV-63, GOV-67); no actions."""
+
+    list_display = ["version_stamp", "lane", "period_from", "period_to", "outcome", "status", "item_count",
+                    "published_by", "published_at"]  # fmt: skip
+    list_filter = ["lane", "status", "outcome"]
+    search_fields = ["version_stamp", "request_id", "snapshot_sha256"]
+    date_hierarchy = "published_at"
+    actions = None
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+
+@admin.register(PublicationItem)
+class PublicationItemAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["publication", "plan_type", "plan_id", "plan_version", "product", "period"]
+    list_filter = ["plan_type"]
+    search_fields = ["publication__version_stamp"]  # a publication's items: search its stamp
+    actions = None
 
     def get_readonly_fields(self, request, obj=None):
         return [field.name for field in self.model._meta.fields]

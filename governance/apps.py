@@ -8,6 +8,12 @@ def _sync_roles(sender, **kwargs):
     sync_role_groups()
 
 
+def _ensure_publish_policies(sender, **kwargs):
+    from governance.services.publish_policies import publish_policies_ensure
+
+    publish_policies_ensure()
+
+
 class GovernanceConfig(AppConfig):
     name = "governance"
     verbose_name = "Governance and access"
@@ -16,6 +22,8 @@ class GovernanceConfig(AppConfig):
     def ready(self) -> None:
         # Runs once after every `migrate` (dispatch_uid), after all apps' permissions exist.
         post_migrate.connect(_sync_roles, dispatch_uid="governance.sync_role_groups")
+        # The two lanes must always exist (GOV-14); a flush (tests, `manage.py flush`) empties the table.
+        post_migrate.connect(_ensure_publish_policies, sender=self, dispatch_uid="governance.publish_policies")
         from governance.schedules import ensure_schedules_after_migrate
 
         # sender=self: once per migrate run, not once per app (OPS-40).
@@ -30,3 +38,7 @@ class GovernanceConfig(AppConfig):
         entities.register("sop_cycle", selectors.sop_cycle_get)
         entities.register("decision", selectors.decision_get)
         entities.register("action_item", selectors.action_item_get)
+        from governance import notify_approvals
+
+        # GOV-42: approval requests and decisions of plans and consensus (WF-10, WF-11, WF-20).
+        notify_approvals.register()

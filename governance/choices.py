@@ -68,6 +68,24 @@ CYCLE_STEP_NAMES = {1: "Data Gathering", 2: "Demand Review", 3: "Supply Review",
                     5: "Executive S&OP"}  # fmt: skip
 
 
+_C, _ST = CycleStatus, StepStatus
+# WF-40: action -> {from_status: to_status} of the cycle; the step number guards live in the service.
+CYCLE_TRANSITIONS: dict[str, dict[str, str]] = {
+    "edit": {_C.ACTIVE: _C.ACTIVE},
+    "advance": {_C.ACTIVE: _C.ACTIVE},
+    "skip_step": {_C.ACTIVE: _C.ACTIVE},
+    "complete": {_C.ACTIVE: _C.COMPLETED},
+    "cancel": {_C.ACTIVE: _C.CANCELLED},
+}
+# WF-41: a step starts (COORD, its owner, or when the previous step ends), completes only through advance or
+# complete, and is skipped only through skip_step.
+CYCLE_STEP_TRANSITIONS: dict[str, dict[str, str]] = {
+    "start": {_ST.PENDING: _ST.IN_PROGRESS},
+    "complete": {_ST.IN_PROGRESS: _ST.COMPLETED},
+    "skip": {_ST.PENDING: _ST.SKIPPED, _ST.IN_PROGRESS: _ST.SKIPPED},
+}
+
+
 class DecisionCategory(models.TextChoices):
     DEMAND = "demand", "Demand"
     SUPPLY = "supply", "Supply"

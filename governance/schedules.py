@@ -71,6 +71,7 @@ SCHEDULES = [
     DailySchedule("governance.purge_expired_auth_tokens", "governance.tasks.purge_expired_auth_tokens", time(4, 0)),
     DailySchedule("governance.purge_expired_sessions", "governance.tasks.purge_expired_sessions", time(4, 0)),
     DailySchedule("planning.purge_integration_batches", "planning.tasks.purge_integration_batches", time(4, 15)),
+    DailySchedule("planning.classify_products", "planning.tasks.classify_products", time(2, 30)),  # FRM-41
     # Daily, but it writes only on the first run after a month ends (OPS-41).
     DailySchedule("planning.capture_month_end_snapshots", "planning.tasks.capture_month_end_snapshots", time(0, 30)),
     # Forecast jobs (FC-74, FC-76, FC-77); the nightly forecast exists only while FORECAST_NIGHTLY_ENABLED.
@@ -89,6 +90,8 @@ SCHEDULES = [
     DailySchedule("forecasting.accuracy_refresh", "forecasting.tasks_accuracy.nightly_accuracy_refresh", time(2, 45)),
     # Owners of open action items past due get one reminder per item per day (GOV-13, idempotent).
     DailySchedule("governance.notify_overdue_action_items", "governance.tasks.notify_overdue_action_items", time(6, 0)),
+    # Owners of overdue steps of active S&OP cycles get one reminder per step per day.
+    DailySchedule("governance.notify_overdue_cycle_steps", "governance.tasks.notify_overdue_cycle_steps", time(6, 5)),
 ]
 
 

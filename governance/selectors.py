@@ -6,7 +6,7 @@ from functools import cache
 from django.apps import apps
 from django.db.models import Q, QuerySet
 
-from genxsop.errors import NotFound, PermissionDenied
+from genxsop.errors import NotFound, PermissionDenied, ValidationFailed
 from genxsop.filters import filter_queryset
 from genxsop.services import require_perm
 from governance import entities
@@ -296,3 +296,44 @@ def _int_or_none(pk):
     except (TypeError, ValueError):
         return None
     return value if 0 < value < 2**63 else None
+
+
+# S&OP cycles (API-SOP-01…04, UI-11) ---------------------------------------------------------------
+
+
+def sop_cycle_list(*, user, filters: dict | None = None) -> QuerySet[SopCycle]:
+    """Cycles, newest period first, with their steps and owners; `overall_status` filters (API-SOP-01)."""
+    from django.db.models import Prefetch
+
+    from governance.choices import CycleStatus
+    from governance.models import SopCycleStep
+
+    require_perm(user, "governance.view_sopcycle")
+    qs = SopCycle.objects.select_related("created_by").prefetch_related(
+        Prefetch("steps", queryset=SopCycleStep.objects.select_related("owner").order_by("step_number"))
+    )
+    status = (filters or {}).get("overall_status") or (filters or {}).get("status")
+    if status:
+        if status not in CycleStatus.values:
+            raise ValidationFailed(fields={"overall_status": [f"One of {', '.join(CycleStatus.values)}."]})
+        qs = qs.filter(overall_status=status)
+    return qs.order_by("-period", "-id")
+
+
+def overdue_cycle_steps(*, today=None) -> QuerySet:
+    """Steps of active cycles, pending or in progress, whose due date has passed (the overdue alerts)."""
+    from django.utils import timezone
+
+    from governance.choices import CycleStatus, StepStatus
+    from governance.models import SopCycleStep
+
+    today = today or timezone.localdate()
+    return (
+        SopCycleStep.objects.filter(
+            cycle__overall_status=CycleStatus.ACTIVE,
+            status__in=[StepStatus.PENDING, StepStatus.IN_PROGRESS],
+            due_date__lt=today,
+        )
+        .select_related("cycle", "owner")
+        .order_by("due_date", "cycle_id", "step_number")
+    )

@@ -22,3 +22,11 @@ def notify_overdue_action_items() -> int:
     from governance.services.action_items import action_items_notify_overdue
 
     return action_items_notify_overdue()
+
+
+@job
+def notify_overdue_cycle_steps() -> int:
+    """Daily reminder to the owners of S&OP cycle steps past their due date; once per step per day."""
+    from governance.services.cycles import cycle_steps_notify_overdue
+
+    return cycle_steps_notify_overdue()

@@ -3,7 +3,7 @@ action items and decisions."""
 
 from django.urls import path
 
-from governance import cycle_urls, publish_urls, views, views_audit, views_tokens
+from governance import cycle_urls, publish_urls, views, views_audit, views_my_work, views_tokens
 from governance import views_collaboration as collab
 
 app_name = "governance"
@@ -20,6 +20,7 @@ urlpatterns = [
     path("notifications/", collab.NotificationListView.as_view(), name="notifications"),
     path("notifications/read-all/", collab.NotificationReadAllView.as_view(), name="notifications_read_all"),
     path("notifications/<int:pk>/read/", collab.NotificationReadView.as_view(), name="notification_read"),
+    path("my-approvals/", views_my_work.MyApprovalsView.as_view(), name="my_approvals"),
     path("action-items/", collab.ActionItemListView.as_view(), name="action_items"),
     path("action-items/<int:pk>/status/", collab.ActionItemStatusView.as_view(), name="action_item_status"),
     path("decisions/", collab.DecisionListView.as_view(), name="decisions"),

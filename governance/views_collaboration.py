@@ -9,6 +9,7 @@ from django.contrib.auth.mixins import LoginRequiredMixin
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import TemplateView
 
@@ -43,8 +44,10 @@ class NotificationReadView(LoginRequiredMixin, View):
             raise_page_error(exc)
             raise
         fallback = reverse("governance:notifications")
-        target = notification.url if notification.url.startswith("/") and not notification.url.startswith("//") else ""
-        return HttpResponseRedirect(target or safe_next(request, fallback))
+        # Only a path on this site: a stored URL must never send the user elsewhere (`//x`, `/\\x`, `https:`).
+        url = notification.url
+        local = url.startswith("/") and url_has_allowed_host_and_scheme(url, allowed_hosts=set())
+        return HttpResponseRedirect(url if local else safe_next(request, fallback))
 
 
 class NotificationReadAllView(LoginRequiredMixin, View):

@@ -25,12 +25,12 @@ from django.utils import timezone
 
 from genxsop import context
 from genxsop.errors import DomainError
-from governance import audit
+from governance import audit, demo_cycles, demo_governance
 from governance.choices import Role, Source
 from governance.models import ApiToken, AuditEvent, User
 from governance.services import api_token_create, user_create
 from governance.services.scopes import user_scopes, user_scopes_set
-from planning import demo_check, demo_plans, events
+from planning import demo_check, demo_exceptions, demo_plans, demo_scenarios, events
 from planning.choices import LocationType, ProductStatus
 from planning.demo_series import DEFAULT_PATTERN, PATTERNS
 from planning.models import Category, DemandPlan, Location, Product
@@ -44,6 +44,7 @@ from planning.services import (
     product_delete,
     product_discontinue,
 )
+from planning.services.classification import product_abc_classify
 
 SCALE_CHUNK = 250  # synthetic products generated and written per round
 
@@ -283,9 +284,18 @@ def load(*, seed: int | None = None, anchor: datetime.date | None = None, reset:
         # The end-of-life product is discontinued once its history is in: no plan can be made for it after.
         for product in to_discontinue:
             product_discontinue(actor=admin, product=product, reason="End of life: replaced by wireless earbuds.")
+        product_abc_classify(actor=None, today=report.anchor)  # FRM-41 runs after every data load
         _load_forecasts(report, admin)
+        demo_scenarios.load_into(report)  # DEMO-10, over the finished plans
+        demo_exceptions.load_into(report, actor=admin)  # DEMO-09: critical rows have owned exceptions
+        demo_governance.load_history(report)  # DEMO-11: the six completed cycles before the anchor
+        demo_cycles.load_active_cycle(report, reset=reset)
         report.checks = demo_check.run(anchor=report.anchor, product_skus=[p.sku for p in PRODUCTS],
                                        generated=generated)  # fmt: skip
+    # Publishing commits its readiness evaluation in a transaction of its own (GOV-63), so the weekly
+    # publication is made once the rest of the data has committed.
+    with context.cli_context():
+        demo_governance.load_weekly_publication(report)
     report.seconds["total"] = time.monotonic() - started
     return report
 
@@ -347,6 +357,8 @@ def _reset_content(report: DemoReport) -> None:
                .values_list("pk", flat=True))  # fmt: skip
     from forecasting import demo as forecasting_demo
 
+    demo_governance.reset_into(report, actor=admin)  # before the plans and products its items refer to
+    demo_scenarios.reset_into(report, actor=admin)
     for kind, n in forecasting_demo.delete_demo_forecasts(ids, actor=admin).items():
         report.deleted[kind] = n
     for kind, n in demo_plans.delete_demo_content(ids, actor=admin).items():

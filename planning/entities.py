@@ -16,3 +16,4 @@ def register() -> None:
     entities.register("demand_plan", _reader("demand_plan_get"))
     entities.register("supply_plan", _reader("supply_plan_get"))
     entities.register("inventory", _reader("inventory_get"))
+    entities.register("scenario", _reader("scenario_get"))

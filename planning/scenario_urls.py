@@ -1,3 +1,5 @@
 """Console pages of scenarios (UI-10)."""
 
-urlpatterns: list = []
+from planning.views_scenarios import urlpatterns as _scenario_pages
+
+urlpatterns: list = [*_scenario_pages]

@@ -3,6 +3,7 @@
 from genxsop.tasks import job
 from planning.choices import SnapshotSource
 from planning.models import InventorySnapshot
+from planning.services.classification import product_abc_classify
 from planning.services.integrations import integration_batch_purge
 from planning.services.inventory import inventory_snapshot_capture, previous_month
 
@@ -23,3 +24,9 @@ def capture_month_end_snapshots() -> dict | None:
     if InventorySnapshot.objects.filter(period=period, source=SnapshotSource.MONTH_CLOSE).exists():
         return None
     return inventory_snapshot_capture(actor=None, period=period)
+
+
+@job
+def classify_products() -> dict:
+    """FRM-41: the nightly ABC classification from the last 12 closed months of actuals."""
+    return product_abc_classify(actor=None)

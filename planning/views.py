@@ -437,6 +437,7 @@ DEMAND_CONSOLE = PlanConsole(
         "withdraw": services.demand_plan_withdraw, "approve": services.demand_plan_approve,
         "reject": services.demand_plan_reject, "reopen": services.demand_plan_reopen,
         "delete": services.demand_plan_delete, "bulk": services.demand_plan_bulk_transition,
+        "unlock": services.demand_plan_unlock,
     },
     version_columns=[("forecast_qty", "Forecast"), ("adjusted_qty", "Adjusted"), ("consensus_qty", "Consensus"),
                      ("confidence", "Confidence"), ("notes", "Notes")],

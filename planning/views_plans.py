@@ -73,7 +73,8 @@ class PlanConsole:
         return reverse(f"planning:{self.name}_{page}", args=args)
 
     def url_names(self) -> dict[str, str]:
-        pages = ("list", "create", "detail", "edit", "bulk", *TRANSITIONS, *(q.action for q in self.quantity_edits))
+        pages = ("list", "create", "detail", "edit", "bulk", *TRANSITIONS, *(q.action for q in self.quantity_edits),
+                 *(("unlock",) if "unlock" in self.services else ()))  # fmt: skip
         return {page: f"planning:{self.name}_{page}" for page in pages}
 
     def describe(self, plan) -> str:
@@ -103,6 +104,9 @@ def plan_urlpatterns(console: PlanConsole, prefix: str, views) -> list:
     for action in TRANSITIONS:
         routes.append(path(f"{prefix}/<int:pk>/{action}/", views.Transition.as_view(action=action),
                            name=f"{name}_{action}"))  # fmt: skip
+    if "unlock" in console.services:
+        routes.append(path(f"{prefix}/<int:pk>/unlock/", PlanUnlockView.as_view(console=console),
+                           name=f"{name}_unlock"))  # fmt: skip
     for edit in console.quantity_edits:
         routes.append(path(f"{prefix}/<int:pk>/{edit.action.replace('_', '-')}/",
                            PlanQuantityView.as_view(console=console, action=edit.action),
@@ -277,6 +281,31 @@ class PlanTransitionView(PlanMixin, PlanObjectMixin, View):
             grid = self.console.url("list")
             target = request.POST.get("next") or ""
             return HttpResponseRedirect(grid if f"/{plan.pk}/" in target else safe_next(request, grid))
+        return HttpResponseRedirect(safe_next(request, detail))
+
+
+class PlanUnlockView(PlanMixin, PlanObjectMixin, View):
+    """POST-only unlock of a published plan (WF-10/11): APPR with a justification; inside the freeze
+    window of the publishing lane the "override the freeze window" box must be ticked too."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        plan = self.object
+        detail = self.console.url("detail", plan.pk)
+        try:
+            self.console.services["unlock"](
+                actor=request.user, plan=plan, justification=(request.POST.get("justification") or "").strip(),
+                override_freeze=request.POST.get("override_freeze") in ("on", "true", "1"),
+            )  # fmt: skip
+        except errors.DomainError as exc:
+            raise_page_error(exc)
+            message = exc.message
+            for field_messages in (exc.fields or {}).values():
+                message = " ".join(str(m) for m in field_messages)
+            messages.error(request, message)
+            return HttpResponseRedirect(safe_next(request, detail))
+        messages.success(request, f"{self.console.label} {self.console.describe(plan)} unlocked; it is a draft again.")
         return HttpResponseRedirect(safe_next(request, detail))
 
 

@@ -39,6 +39,7 @@ SUPPLY_CONSOLE = PlanConsole(
         "withdraw": services.supply_plan_withdraw, "approve": services.supply_plan_approve,
         "reject": services.supply_plan_reject, "reopen": services.supply_plan_reopen,
         "delete": services.supply_plan_delete, "bulk": services.supply_plan_bulk_transition,
+        "unlock": services.supply_plan_unlock,
     },
     version_columns=[("planned_prod_qty", "Planned"), ("capacity_max", "Capacity max"),
                      ("capacity_used", "Capacity used %"), ("supplier_name", "Supplier"),

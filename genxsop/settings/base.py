@@ -428,6 +428,8 @@ SPECTACULAR_SETTINGS = {
         "ForecastJobStatusEnum": "forecasting.choices.JobStatus",
         "DecisionStatusEnum": "governance.choices.DecisionStatus",
         "ActionItemStatusEnum": "governance.choices.ActionItemStatus",
+        "SopCycleStepStatusEnum": "governance.choices.StepStatus",
+        "SopCycleStatusEnum": "governance.choices.CycleStatus",
     },
 }
 
@@ -445,6 +447,11 @@ FORECAST_DEFAULT_HORIZON = env_int("FORECAST_DEFAULT_HORIZON", 6, minimum=1, max
 FORECAST_ACCURACY_LAG = env_int("FORECAST_ACCURACY_LAG", 1, minimum=1, maximum=24)
 FORECAST_MISSING_AS_ZERO = env_bool("FORECAST_MISSING_AS_ZERO", True)
 FORECAST_SNAPSHOT_RETENTION_MONTHS = env_int("FORECAST_SNAPSHOT_RETENTION_MONTHS", 60, minimum=1)
+# S&OP cycle step gates (WF-42)
+SOP_REVIEW_HORIZON_MONTHS = env_int("SOP_REVIEW_HORIZON_MONTHS", 3, minimum=1, maximum=24)
+SOP_GATE_ACTUALS_COVERAGE_PCT = env_int("SOP_GATE_ACTUALS_COVERAGE_PCT", 95, minimum=0, maximum=100)
+SOP_GATE_FORECAST_COVERAGE_PCT = env_int("SOP_GATE_FORECAST_COVERAGE_PCT", 90, minimum=0, maximum=100)
+SOP_GATE_INVENTORY_MAX_AGE_HOURS = env_int("SOP_GATE_INVENTORY_MAX_AGE_HOURS", 72, minimum=1)
 Q_WORKERS = env_int("Q_WORKERS", 2, minimum=1, maximum=32)
 _q_timeout = FORECAST_JOB_TIMEOUT_SECONDS + 60
 Q_CLUSTER = {

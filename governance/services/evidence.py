@@ -286,14 +286,92 @@ def _access_review(sink: _Sink, period: Period) -> None:
     _table(sink, "access_review_api_tokens", columns, rows, {"as_of": "generation (current state)"})
 
 
-def _publish_readiness(sink: _Sink, period: Period) -> None:
-    data = {
-        "section": "publish_readiness", "status": "not_available",
-        "note": "Publish readiness (Go/No-Go) evaluations, overrides, published versions and rollbacks (issue 6 "
-        "parts 2 and 3) are not implemented yet; the lists stay empty until they are.",
-        "evaluations": [], "overrides": [], "publications": [], "rollbacks": [],
+EVALUATION_COLUMNS = ["created_at", "evaluation_id", "lane", "period_from", "period_to", "outcome", "score",
+                      "required_score", "failed_gates", "dry_run", "evaluated_by", "sop_cycle_id", "plan_fingerprint",
+                      "publication", "request_id"]  # fmt: skip
+PUBLICATION_COLUMNS = ["published_at", "version_stamp", "lane", "period_from", "period_to", "outcome",
+                       "failed_gates", "override_justification", "override_by", "published_by",
+                       "status_at_period_end", "item_count", "snapshot_sha256", "evaluation_id",
+                       "evaluation_dry_run", "superseded_at", "rolled_back_at", "rolled_back_by", "rollback_reason",
+                       "restored_publication", "request_id"]  # fmt: skip
+
+
+def _publication_row(pub, period: Period) -> dict:
+    if pub.rolled_back_at is not None and pub.rolled_back_at < period.upper:
+        status = "rolled_back"
+    elif pub.superseded_at is not None and pub.superseded_at < period.upper:
+        status = "superseded"
+    else:
+        status = "published"
+    return {
+        "published_at": _iso(pub.published_at), "version_stamp": pub.version_stamp, "lane": pub.lane,
+        "period_from": pub.period_from.isoformat(), "period_to": pub.period_to.isoformat(), "outcome": pub.outcome,
+        "failed_gates": list(pub.failed_gates or []), "override_justification": pub.override_justification,
+        "override_by": pub.override_by.email if pub.override_by else "",
+        "published_by": pub.published_by.email if pub.published_by else "", "status_at_period_end": status,
+        "item_count": pub.item_count, "snapshot_sha256": pub.snapshot_sha256,
+        "evaluation_id": str(pub.evaluation.evaluation_id), "evaluation_dry_run": pub.evaluation.dry_run,
+        "superseded_at": _iso(pub.superseded_at) if status != "published" else None,
+        "rolled_back_at": _iso(pub.rolled_back_at) if status == "rolled_back" else None,
+        "rolled_back_by": pub.rolled_back_by.email if status == "rolled_back" and pub.rolled_back_by else "",
+        "rollback_reason": pub.rollback_reason if status == "rolled_back" else "",
+        "restored_publication": pub.restored_publication.version_stamp
+        if status == "rolled_back" and pub.restored_publication else "",
+        "request_id": pub.request_id,
     }  # fmt: skip
-    sink.write("publish_readiness.json", _json(data), 0)
+
+
+def _publish_readiness(sink: _Sink, period: Period) -> None:
+    """GOV-15/16: the Go/No-Go evaluations (checks and publish-time) and the publications of the period,
+    with every override (outcome, failed gates, justification, who and when) and rollback."""
+    from django.db.models import Q
+
+    from governance.models import AuditEvent, Publication, ReadinessEvaluation
+
+    in_period = {"created_at__gte": period.lower, "created_at__lt": period.upper}
+    found = (ReadinessEvaluation.objects.filter(**in_period).select_related("evaluated_by")
+             .order_by("created_at", "id"))  # fmt: skip
+    used = dict(Publication.objects.filter(evaluation__in=found).values_list("evaluation_id", "version_stamp"))
+    evaluations = [
+        {"created_at": _iso(e.created_at), "evaluation_id": str(e.evaluation_id), "lane": e.lane,
+         "period_from": e.period_from.isoformat(), "period_to": e.period_to.isoformat(), "outcome": e.outcome,
+         "score": e.score, "required_score": e.required_score,
+         "failed_gates": [g["gate"] for g in e.must_pass if not g.get("passed")], "dry_run": e.dry_run,
+         "evaluated_by": e.evaluated_by.email if e.evaluated_by else "", "sop_cycle_id": e.sop_cycle_id,
+         "plan_fingerprint": e.plan_fingerprint, "publication": used.get(e.pk, ""), "request_id": e.request_id}
+        for e in found
+    ]  # fmt: skip
+    touched = Publication.objects.filter(
+        Q(published_at__gte=period.lower, published_at__lt=period.upper)
+        | Q(rolled_back_at__gte=period.lower, rolled_back_at__lt=period.upper)
+    ).select_related("override_by", "published_by", "rolled_back_by", "evaluation", "restored_publication")
+    pubs = list(touched.order_by("published_at", "id"))
+    rows = [_publication_row(p, period) for p in pubs]
+    published = [row for p, row in zip(pubs, rows, strict=True) if period.lower <= p.published_at < period.upper]
+    overrides = [r for r in published if r["outcome"] == "no_go_overridden"]
+    rollbacks = sorted((r for r in rows if r["status_at_period_end"] == "rolled_back"),
+                       key=lambda r: (r["rolled_back_at"], r["version_stamp"]))  # fmt: skip
+    audited = AuditEvent.objects.filter(
+        event_type=events.READINESS_EVALUATED, occurred_at__gte=period.lower, occurred_at__lt=period.upper
+    ).count()
+    data = {
+        "section": "publish_readiness", "status": "available",
+        "note": "Evaluations made in the period (checks and at publish), publications published or rolled back in "
+        "it; statuses as of the period end.",
+        "summary": {
+            "evaluations": len(evaluations), "evaluation_audit_events": audited,
+            "dry_run_evaluations": sum(1 for e in evaluations if e["dry_run"]),
+            "publish_evaluations": sum(1 for e in evaluations if not e["dry_run"]),
+            "no_go_evaluations": sum(1 for e in evaluations if e["outcome"] == "no_go"),
+            "publications": len(published), "overrides": len(overrides), "rollbacks": len(rollbacks),
+            "gate_validated_publications_pct": round(100 * sum(1 for r in published if not r["evaluation_dry_run"])
+                                                     / len(published), 2) if published else None,
+        },
+        "evaluations": evaluations, "overrides": overrides, "publications": published, "rollbacks": rollbacks,
+    }  # fmt: skip
+    sink.write("publish_readiness.json", _json(data), len(evaluations) + len(published))
+    sink.write("publish_readiness_evaluations.csv", _csv(EVALUATION_COLUMNS, evaluations), len(evaluations))
+    sink.write("publish_readiness_publications.csv", _csv(PUBLICATION_COLUMNS, rows), len(rows))
 
 
 def _job_metrics(sink: _Sink, period: Period) -> None:

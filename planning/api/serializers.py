@@ -223,6 +223,9 @@ class PlanSerializer(serializers.ModelSerializer):
     submitted_by_name = serializers.SerializerMethodField()
     approved_by_name = serializers.SerializerMethodField()
     rejected_by_name = serializers.SerializerMethodField()
+    publication_stamp = serializers.SerializerMethodField(
+        help_text="Version stamp of the publication that locked the row (UI-04/05); null unless locked."
+    )
     allowed_actions = serializers.SerializerMethodField(help_text="Actions the caller may take now (WF-04).")
 
     # Fields every plan lists after its own content fields.
@@ -230,7 +233,7 @@ class PlanSerializer(serializers.ModelSerializer):
         "status", "version", "is_current", "history_of", "source", "change_reason", "created_by", "created_by_name",
         "updated_by", "updated_by_name", "submitted_by", "submitted_by_name", "submitted_at", "approved_by",
         "approved_by_name", "approved_at", "rejected_by", "rejected_by_name", "rejected_at", "locked_at",
-        "actual_updated_at", "created_at", "updated_at", "allowed_actions",
+        "publication_stamp", "actual_updated_at", "created_at", "updated_at", "allowed_actions",
     ]  # fmt: skip
 
     @extend_schema_field(serializers.CharField(allow_null=True))
@@ -252,6 +255,12 @@ class PlanSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_rejected_by_name(self, plan) -> str | None:
         return _user_name(plan.rejected_by)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_publication_stamp(self, plan) -> str | None:
+        if plan.status != "locked" or plan.locked_by_publication_id is None:
+            return None
+        return plan.locked_by_publication.version_stamp
 
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_allowed_actions(self, plan) -> list[str]:
@@ -337,6 +346,14 @@ class PlanActionInputSerializer(serializers.Serializer):
 
 class PlanReopenInputSerializer(serializers.Serializer):
     reason = StrictCharField(max_length=2000, help_text="Required: why the approved plan is reopened.")
+    expected_version = serializers.IntegerField(min_value=1, required=False)
+
+
+class PlanUnlockInputSerializer(serializers.Serializer):
+    justification = StrictCharField(max_length=2000, help_text="Required: why the published plan is unlocked.")
+    override_freeze = serializers.BooleanField(
+        required=False, default=False, help_text="Required inside the freeze window of the publishing lane."
+    )
     expected_version = serializers.IntegerField(min_value=1, required=False)
 
 

@@ -7,4 +7,5 @@ from planning.selectors.catalog import *  # noqa: F403
 from planning.selectors.integrations import *  # noqa: F403
 from planning.selectors.inventory import *  # noqa: F403
 from planning.selectors.review import *  # noqa: F403
+from planning.selectors.scenarios import *  # noqa: F403
 from planning.selectors.supply import *  # noqa: F403

@@ -63,7 +63,7 @@ _DEMAND_USERS = ("created_by", "updated_by", "submitted_by", "approved_by", "rej
 
 
 def _demand_plans(user) -> QuerySet[DemandPlan]:
-    return DemandPlan.objects.for_user(user).select_related("product", *_DEMAND_USERS)
+    return DemandPlan.objects.for_user(user).select_related("product", "locked_by_publication", *_DEMAND_USERS)
 
 
 def demand_plan_list(*, user, filters: dict | None = None) -> QuerySet[DemandPlan]:

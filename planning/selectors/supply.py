@@ -44,7 +44,9 @@ def planning_today() -> datetime.date:
 
 
 def _supply_plans(user) -> QuerySet[SupplyPlan]:
-    return SupplyPlan.objects.for_user(user).select_related("product", "location", *_PLAN_USERS)
+    return SupplyPlan.objects.for_user(user).select_related(
+        "product", "location", "locked_by_publication", *_PLAN_USERS
+    )
 
 
 def supply_plan_list(*, user, filters: dict | None = None) -> QuerySet[SupplyPlan]:

@@ -27,6 +27,7 @@ __all__ = [
     "demand_plan_reject",
     "demand_plan_reopen",
     "demand_plan_submit",
+    "demand_plan_unlock",
     "demand_plan_update",
     "demand_plan_withdraw",
     "normalise_period",
@@ -167,6 +168,17 @@ def demand_plan_delete(*, actor, plan: DemandPlan, expected_version: int | None 
     """Hard-delete a draft or rejected plan with its history rows (WF-10 delete); a plan that was ever
     approved is 409 IN_USE. Needs delete_demandplan. Emits planning.demand_plan.deleted."""
     plans.plan_delete(DEMAND_PLAN, actor=actor, plan=plan, expected_version=expected_version)
+
+
+@transaction.atomic
+def demand_plan_unlock(*, actor, plan: DemandPlan, justification: str, override_freeze: bool = False,
+                      expected_version: int | None = None) -> DemandPlan:  # fmt: skip
+    """locked → draft (WF-10 unlock). Needs approve_demandplan and a justification; inside the
+    freeze window of the publishing lane also `override_freeze`. Emits planning.demand_plan.unlocked."""
+    from governance.services.publishing import plan_unlock  # governance imports this module
+
+    return plan_unlock(DEMAND_PLAN, actor=actor, plan=plan, justification=justification,
+                       override_freeze=override_freeze, expected_version=expected_version)  # fmt: skip
 
 
 def demand_plan_bulk_transition(*, actor, action: str, ids: list, comment: str = "") -> dict:

@@ -340,6 +340,7 @@ def plan_allowed_actions(kind: PlanKind, *, user, plan: VersionedPlan) -> list[s
         "approve": kind.approve_perm,
         "reject": kind.approve_perm,
         "reopen": kind.approve_perm,
+        "unlock": kind.approve_perm,  # WF-10: the freeze-window guard is checked when invoked
         "delete": kind.delete_perm,
     }
     actions = []

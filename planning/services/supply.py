@@ -28,6 +28,7 @@ __all__ = [
     "supply_plan_reject",
     "supply_plan_reopen",
     "supply_plan_submit",
+    "supply_plan_unlock",
     "supply_plan_update",
     "supply_plan_withdraw",
 ]
@@ -134,6 +135,17 @@ def supply_plan_delete(*, actor, plan: SupplyPlan, expected_version: int | None 
     """Hard-delete a draft or rejected, never-approved supply plan and its history rows (WF-11).
     Needs delete_supplyplan. Emits planning.supply_plan.deleted."""
     plans.plan_delete(SUPPLY_PLAN, actor=actor, plan=plan, expected_version=expected_version)
+
+
+@transaction.atomic
+def supply_plan_unlock(*, actor, plan: SupplyPlan, justification: str, override_freeze: bool = False,
+                      expected_version: int | None = None) -> SupplyPlan:  # fmt: skip
+    """locked → draft (WF-11 unlock). Needs approve_supplyplan and a justification; inside the
+    freeze window of the publishing lane also `override_freeze`. Emits planning.supply_plan.unlocked."""
+    from governance.services.publishing import plan_unlock  # governance imports this module
+
+    return plan_unlock(SUPPLY_PLAN, actor=actor, plan=plan, justification=justification,
+                       override_freeze=override_freeze, expected_version=expected_version)  # fmt: skip
 
 
 def supply_plan_bulk_transition(*, actor, action: str, ids: list, comment: str = "") -> dict:

@@ -30,7 +30,8 @@ PERIOD = ("2020-03-01", "2020-03-31")
 SECTION_FILES = {
     "audit_log.jsonl", "audit_log.csv", "role_assignments.json", "role_assignments.csv", "role_changes.json",
     "role_changes.csv", "access_review_users.json", "access_review_users.csv", "access_review_api_tokens.json",
-    "access_review_api_tokens.csv", "publish_readiness.json", "forecast_job_metrics.json", "audit_chain.json",
+    "access_review_api_tokens.csv", "publish_readiness.json", "publish_readiness_evaluations.csv",
+    "publish_readiness_publications.csv", "forecast_job_metrics.json", "audit_chain.json",
     "security_controls.json", "security_controls.csv",
 }  # fmt: skip
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -129,10 +130,12 @@ def test_the_pack_holds_every_section_with_the_rows_of_the_period(world, tmp_pat
     assert erp["prefix"] == world["token"].prefix
     assert {r["name"] for r in csv_rows(pack, "access_review_api_tokens.csv")} == set(tokens)
 
-    # Sections of features still to come keep their format
+    # No readiness evaluation or publication in March: the section is there, empty (tests/governance/
+    # test_readiness_evidence.py fills it)
     readiness = load(pack, "publish_readiness.json")
-    assert readiness["status"] == "not_available"
+    assert readiness["status"] == "available"
     assert [readiness[k] for k in ("evaluations", "overrides", "publications", "rollbacks")] == [[], [], [], []]
+    assert csv_rows(pack, "publish_readiness_evaluations.csv") == []
     assert load(pack, "forecast_job_metrics.json")["total_jobs"] == 0
 
     # The chain as of the period end verifies, and its head is the last row of March

@@ -1,4 +1,4 @@
-"""Handing decided plans to the ERP: publish, outbox, acknowledge, retry (API-INT-05…09, WF-81)."""
+"""Handing published plans to the ERP: re-send, outbox, acknowledge, retry (API-INT-05…09, INT-09, WF-81)."""
 
 from datetime import date
 from types import SimpleNamespace
@@ -37,28 +37,56 @@ def _approve_demand(w):
     return services.demand_plan_approve(actor=w.exec, plan=w.demand)
 
 
-@pytest.mark.parametrize("stage", ["draft", "submitted"])
-def test_a_plan_that_is_not_approved_is_not_published(w, stage):
-    if stage == "submitted":
+def _publish(w):
+    """Publish the March horizon through the gate; this bare company is No-Go, so an approver overrides."""
+    from governance.services.publishing import publication_publish
+
+    return publication_publish(actor=w.exec, lane="monthly", period_from=date(2026, 3, 1),
+                               override_justification="Outbox tests publish a bare company")  # fmt: skip
+
+
+def _publish_demand(w):
+    _approve_demand(w)
+    publication = _publish(w)
+    OutboundMessage.objects.all().delete()  # keep only what the endpoint under test sends
+    return publication
+
+
+@pytest.mark.parametrize("stage", ["draft", "submitted", "approved", "unlocked", "rolled_back"])
+def test_a_plan_that_is_not_locked_by_a_current_publication_is_not_sent(w, stage):
+    if stage != "draft":
         services.demand_plan_submit(actor=w.planner, plan=w.demand)
+    if stage in ("approved", "unlocked", "rolled_back"):
+        services.demand_plan_approve(actor=w.exec, plan=w.demand)
+    if stage in ("unlocked", "rolled_back"):
+        publication = _publish(w)
+        if stage == "unlocked":
+            services.demand_plan_unlock(actor=w.exec, plan=w.demand, justification="Customer change",
+                                        override_freeze=True)  # fmt: skip
+        else:
+            from governance.services.publishing import publication_rollback
+
+            publication_rollback(actor=w.exec, publication=publication, reason="The ERP refused the batch")
+        OutboundMessage.objects.all().delete()
     response = w.erp.post(f"{API}/publish/demand-plan/{w.demand.pk}")
     assert response.status_code == 409
     body = response.json()["error"]
     assert body["code"] == "NOT_PUBLISHED"
-    assert "approved" in body["message"]
+    assert body["message"] == "plan must be published through the publish gate first"
     assert OutboundMessage.objects.count() == 0
 
 
-def test_publishing_an_approved_demand_plan_queues_its_version(w):
-    _approve_demand(w)
+def test_a_published_demand_plan_is_sent_again_under_its_publication_stamp(w):
+    publication = _publish_demand(w)
     response = w.erp.post(f"{API}/publish/demand-plan/{w.demand.pk}")
     assert response.status_code == 200, response.content
     body = response.json()
     assert (body["success"], body["message"]) == (True, "queued for ERP delivery")
     message = OutboundMessage.objects.get(message_id=body["message_id"])
     payload = message.payload
-    assert payload["version_stamp"] == f"demand-{w.demand.pk}-v1"
-    assert (payload["published_by"], payload["kind"], payload["message_id"]) == (w.coord.email, "publication",
+    assert payload["version_stamp"] == publication.version_stamp == "M-202603-v1"
+    assert (payload["lane"], payload["outcome"]) == ("monthly", "no_go_overridden")
+    assert (payload["published_by"], payload["kind"], payload["message_id"]) == (w.exec.email, "publication",
                                                                                    body["message_id"])  # fmt: skip
     assert payload["items"] == [{
         "plan_type": "demand", "plan_id": w.demand.pk, "version": 1, "sku": "SPK-1", "period": "2026-03-01",
@@ -69,9 +97,10 @@ def test_publishing_an_approved_demand_plan_queues_its_version(w):
                                      target_id=str(message.pk)).exists()  # fmt: skip
 
 
-def test_publishing_a_supply_plan(w):
+def test_a_published_supply_plan_is_sent_again(w):
     services.supply_plan_submit(actor=w.planner, plan=w.supply)
     services.supply_plan_approve(actor=w.exec, plan=w.supply)
+    _publish(w)
     body = w.erp.post(f"{API}/publish/supply-plan/{w.supply.pk}").json()
     item = OutboundMessage.objects.get(message_id=body["message_id"]).payload["items"][0]
     assert (item["plan_type"], item["location"], item["planned_prod_qty"], item["supplier_name"]) == (
@@ -80,11 +109,11 @@ def test_publishing_a_supply_plan(w):
 
 
 def test_outbox_lists_pending_messages_then_ack_is_idempotent(w):
-    _approve_demand(w)
+    _publish_demand(w)
     message_id = w.erp.post(f"{API}/publish/demand-plan/{w.demand.pk}").json()["message_id"]
     listed = w.erp.get(f"{API}/outbox").json()
     assert [m["message_id"] for m in listed["items"]] == [message_id]
-    assert listed["items"][0]["payload"]["version_stamp"].startswith("demand-")
+    assert listed["items"][0]["payload"]["version_stamp"].startswith("M-")
     response = w.erp.post(f"{API}/outbox/{message_id}/ack", {"external_reference": "SAP-42"}, format="json")
     assert response.status_code == 200
     assert (response.json()["status"], response.json()["external_reference"]) == ("acknowledged", "SAP-42")
@@ -97,7 +126,7 @@ def test_outbox_lists_pending_messages_then_ack_is_idempotent(w):
 
 
 def test_failed_message_cannot_be_acked_but_can_be_retried(w):
-    _approve_demand(w)
+    _publish_demand(w)
     message_id = w.erp.post(f"{API}/publish/demand-plan/{w.demand.pk}").json()["message_id"]
     assert w.erp.post(f"{API}/outbox/{message_id}/retry").status_code == 409
     OutboundMessage.objects.filter(message_id=message_id).update(status=OutboundStatus.FAILED, attempts=5,
@@ -114,5 +143,5 @@ def test_failed_message_cannot_be_acked_but_can_be_retried(w):
 def test_outbox_is_for_integ_roles(w):
     planner = w.client_for(w.planner)
     assert planner.get(f"{API}/outbox").status_code == 403
-    _approve_demand(w)
+    _publish_demand(w)
     assert planner.post(f"{API}/publish/demand-plan/{w.demand.pk}").status_code == 403

@@ -91,6 +91,7 @@ ENDPOINTS: list[tuple[str, str, frozenset | str, dict | None]] = [
     ("POST", "/demand/plans/{id}/approve", APPR, {}),
     ("POST", "/demand/plans/{id}/reject", APPR, {}),
     ("POST", "/demand/plans/{id}/reopen", APPR, {}),
+    ("POST", "/demand/plans/{id}/unlock", APPR, {}),  # no justification: 400 for every allowed role
 ]
 
 for _area in AREAS:

@@ -22,6 +22,7 @@ ENDPOINTS: list[tuple[str, str, frozenset | str, dict | None]] = [
     ("POST", "/supply/plans/{id}/approve", APPR, {}),
     ("POST", "/supply/plans/{id}/reject", APPR, {}),
     ("POST", "/supply/plans/{id}/reopen", APPR, {}),
+    ("POST", "/supply/plans/{id}/unlock", APPR, {}),  # no justification: 400 for every allowed role
     ("POST", "/supply/plans/bulk/{bulk_action}", SUP_W, _BULK),  # {bulk_action} = submit
     ("POST", "/demand/plans/bulk/{bulk_action}", DEM_W, _BULK),
     ("GET", "/supply/gap-analysis", NV, None),
