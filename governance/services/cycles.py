@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from forecasting.series import add_months
 from genxsop.errors import (
     DuplicateEntity,
     EntityLocked,
@@ -56,16 +57,6 @@ STEP_FIELDS = ("owner", "due_date")
 
 
 # Helpers -------------------------------------------------------------------------------------
-
-
-def _first_of_month(value: datetime.date) -> datetime.date:
-    return value.replace(day=1)
-
-
-def _add_months(day: datetime.date, months: int) -> datetime.date:
-    from forecasting.series import add_months
-
-    return add_months(day, months)
 
 
 def default_cycle_name(period: datetime.date) -> str:
@@ -223,7 +214,7 @@ def cycle_create(*, actor: User, data: dict) -> SopCycle:
     period = data.get("period")
     if not period:
         raise ValidationFailed(fields={"period": ["This field is required."]})
-    period = _first_of_month(period)
+    period = period.replace(day=1)
     steps_in = data.get("steps") or {}
     for number, values in steps_in.items():
         step_owner_validate(values.get("owner"), f"step_{number}_owner_id")
@@ -481,6 +472,28 @@ def _move_to_next(actor, cycle: SopCycle, steps: dict[int, SopCycleStep], now) -
     return nxt, next_before
 
 
+def _close_step_on_gate(actor, cycle: SopCycle, step: SopCycleStep, justification: str, now) -> tuple[dict, bool]:
+    """Evaluate the step's gate (WF-42) and complete the step on it: 409 GATE_FAILED naming the failed
+    checks unless a justification overrides it. The result is stored on the step; the justification is
+    kept only when it was needed. Returns (gate result, whether the override was used)."""
+    result = cycle_gate_evaluate(cycle=cycle, step=step.step_number)
+    if not result["passed"] and not justification:
+        raise GateFailed(
+            f"The gate of step {step.step_number} ({step.name}) does not pass: {_failed_summary(result)}",
+            context={"step": step.step_number, "checks": result["checks"], "warnings": result["warnings"]},
+        )
+    used_override = bool(justification) and not result["passed"]
+    if step.status == StepStatus.PENDING:  # a current step nobody started: it starts and ends now
+        _step_move(step, "start")
+        step.started_at = now
+    _step_move(step, "complete")
+    step.completed_at, step.completed_by, step.gate_result = now, actor, result
+    step.override_justification = justification if used_override else ""
+    step.save(update_fields=["status", "started_at", "completed_at", "completed_by", "gate_result",
+                             "override_justification", "updated_at"])  # fmt: skip
+    return result, used_override
+
+
 @transaction.atomic
 def cycle_advance(*, actor: User, cycle: SopCycle, comment: str = "", override=None) -> SopCycle:
     """WF-40 advance: COORD (governance.change_sopcycle); with `override` ({justification ≥ 20 chars})
@@ -502,33 +515,9 @@ def cycle_advance(*, actor: User, cycle: SopCycle, comment: str = "", override=N
         )
     steps = _lock_steps(cycle)
     step = steps[cycle.current_step]
-    result = cycle_gate_evaluate(cycle=cycle, step=step.step_number)
-    if not result["passed"] and not justification:
-        raise GateFailed(
-            f"The gate of step {step.step_number} ({step.name}) does not pass: {_failed_summary(result)}",
-            context={"step": step.step_number, "checks": result["checks"], "warnings": result["warnings"]},
-        )
-    used_override = bool(justification) and not result["passed"]
-    before = snapshot(cycle)
-    step_before = snapshot(step)
+    before, step_before = snapshot(cycle), snapshot(step)
     now = timezone.now()
-    if step.status == StepStatus.PENDING:  # a current step nobody started: it starts and ends now
-        _step_move(step, "start")
-        step.started_at = now
-    _step_move(step, "complete")
-    step.completed_at, step.completed_by, step.gate_result = now, actor, result
-    step.override_justification = justification if used_override else ""
-    step.save(
-        update_fields=[
-            "status",
-            "started_at",
-            "completed_at",
-            "completed_by",
-            "gate_result",
-            "override_justification",
-            "updated_at",
-        ]
-    )
+    result, used_override = _close_step_on_gate(actor, cycle, step, justification, now)
     nxt, next_before = _move_to_next(actor, cycle, steps, now)
     notified = _notify_step_owner(cycle, nxt, started=True)
     reopened = _reopen_plans(cycle, nxt.step_number)
@@ -633,32 +622,9 @@ def cycle_complete(*, actor: User, cycle: SopCycle, comment: str = "", override=
         )
     steps = _lock_steps(cycle)
     step = steps[STEP_COUNT]
-    result = cycle_gate_evaluate(cycle=cycle, step=STEP_COUNT)
-    if not result["passed"] and not justification:
-        raise GateFailed(
-            f"The gate of step {STEP_COUNT} ({step.name}) does not pass: {_failed_summary(result)}",
-            context={"step": STEP_COUNT, "checks": result["checks"], "warnings": result["warnings"]},
-        )
-    used_override = bool(justification) and not result["passed"]
     before, step_before = snapshot(cycle), snapshot(step)
     now = timezone.now()
-    if step.status == StepStatus.PENDING:
-        _step_move(step, "start")
-        step.started_at = now
-    _step_move(step, "complete")
-    step.completed_at, step.completed_by, step.gate_result = now, actor, result
-    step.override_justification = justification if used_override else ""
-    step.save(
-        update_fields=[
-            "status",
-            "started_at",
-            "completed_at",
-            "completed_by",
-            "gate_result",
-            "override_justification",
-            "updated_at",
-        ]
-    )
+    result, used_override = _close_step_on_gate(actor, cycle, step, justification, now)
     cycle.overall_status, cycle.completed_by, cycle.completed_at = target, actor, now
     cycle.save(update_fields=["overall_status", "completed_by", "completed_at", "updated_at"])
     message = comment
@@ -818,7 +784,7 @@ def _active_products():
 
 def review_horizon(cycle: SopCycle) -> list[datetime.date]:
     """The SOP_REVIEW_HORIZON_MONTHS periods from the cycle period (WF-42)."""
-    return [_add_months(cycle.period, i) for i in range(settings.SOP_REVIEW_HORIZON_MONTHS)]
+    return [add_months(cycle.period, i) for i in range(settings.SOP_REVIEW_HORIZON_MONTHS)]
 
 
 def _gate_step_1(cycle: SopCycle) -> tuple[list, list]:
@@ -826,7 +792,7 @@ def _gate_step_1(cycle: SopCycle) -> tuple[list, list]:
     from forecasting.models import ForecastAnomaly, ForecastRun
     from planning.models import TOTAL_CHANNEL, TOTAL_REGION, DemandPlan, Inventory
 
-    previous = _add_months(cycle.period, -1)
+    previous = add_months(cycle.period, -1)
     active = dict(_active_products().values_list("pk", "sku"))
     with_rows: dict[int, bool] = {}
     for product_id, actual in DemandPlan.objects.filter(

@@ -50,33 +50,13 @@ class DemandPlanViewSet(PlanViewSet):
         "update": services.demand_plan_update, "delete": services.demand_plan_delete,
         "submit": services.demand_plan_submit, "withdraw": services.demand_plan_withdraw,
         "approve": services.demand_plan_approve, "reject": services.demand_plan_reject,
-        "reopen": services.demand_plan_reopen, "bulk": services.demand_plan_bulk_transition,
+        "reopen": services.demand_plan_reopen, "unlock": services.demand_plan_unlock,
+        "bulk": services.demand_plan_bulk_transition,
     }  # fmt: skip
     plan_permissions = {
         "view": perms.VIEW_DEMAND_PLAN, "add": perms.ADD_DEMAND_PLAN, "change": perms.CHANGE_DEMAND_PLAN,
         "delete": perms.DELETE_DEMAND_PLAN, "submit": perms.SUBMIT_DEMAND_PLAN, "approve": perms.APPROVE_DEMAND_PLAN,
     }  # fmt: skip
-
-    @property
-    def action_permissions(self) -> dict[str, str]:
-        return {**super().action_permissions, "unlock": perms.APPROVE_DEMAND_PLAN}
-
-    @extend_schema(
-        summary="Unlock a published demand plan",
-        description="WF-10 unlock: locked → draft, APPR with a justification (kept as an `override` comment). "
-        "Inside the freeze window of the lane that published the row, `override_freeze: true` is also required "
-        "(else 409 FREEZE_WINDOW_VIOLATION).",
-        parameters=[ID_PARAMETER, IF_MATCH], request=s.PlanUnlockInputSerializer,
-        responses={200: s.DemandPlanSerializer, **error_responses(*READ_ERRORS, 400, 404, 409)},
-    )  # fmt: skip
-    @action(detail=True, methods=["post"])
-    def unlock(self, request, pk):
-        plan = self.get_object()
-        data = validated_body(s.PlanUnlockInputSerializer, request.data)
-        expected = self._expected_version(data)
-        services.demand_plan_unlock(actor=request.user, plan=plan, justification=data["justification"],
-                                 override_freeze=data["override_freeze"], expected_version=expected)  # fmt: skip
-        return self._reload(plan)
 
     def create(self, request):
         data = validated_body(s.DemandPlanCreateInputSerializer, request.data)

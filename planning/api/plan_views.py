@@ -63,6 +63,12 @@ def plan_schema(*, label: str, serializer, create_input, update_input, actual_in
         "reject": action_schema(f"Reject a submitted {label}", s.PlanActionInputSerializer,
                                 'The comment (default "Rejected") is kept in the audit log.'),
         "reopen": action_schema(f"Reopen an approved {label}", s.PlanReopenInputSerializer),
+        "unlock": action_schema(
+            f"Unlock a published {label}", s.PlanUnlockInputSerializer,
+            "WF-10 unlock: locked → draft, APPR with a justification (kept as an `override` comment). Inside the "
+            "freeze window of the lane that published the row, `override_freeze: true` is also required (else 409 "
+            "FREEZE_WINDOW_VIOLATION).",
+        ),
         "versions": extend_schema(
             summary=f"Versions of a {label}",
             description="Every version, newest first, with `changed_fields` relative to the previous one (WF-12).",
@@ -88,9 +94,9 @@ class PlanViewSet(VersionedRowMixin, ServiceViewSet):
     update_input_serializer = None
     actual_input_serializer = None
     deleted_message = ""
-    # The plan's services: update, delete, submit, withdraw, approve, reject, reopen, bulk.
+    # The plan's services: update, delete, submit, withdraw, approve, reject, reopen, unlock, bulk.
     plan_services: dict = {}
-    # Permission names: view, add, change, delete, submit (also withdraw), approve (also reject, reopen).
+    # Permission names: view, add, change, delete, submit (also withdraw), approve (also reject, reopen, unlock).
     plan_permissions: dict = {}
 
     @property
@@ -103,7 +109,7 @@ class PlanViewSet(VersionedRowMixin, ServiceViewSet):
             "list": p["view"], "retrieve": p["view"], "versions": p["view"], "create": p["add"],
             "update": p["change"], "partial_update": p["change"], "actual": p["change"], "adjust": p["change"],
             "destroy": p["delete"], "submit": p["submit"], "withdraw": p["submit"], "approve": p["approve"],
-            "reject": p["approve"], "reopen": p["approve"], "bulk": bulk_perm,
+            "reject": p["approve"], "reopen": p["approve"], "unlock": p["approve"], "bulk": bulk_perm,
         }  # fmt: skip
 
     def _reload(self, plan, status_code=status.HTTP_200_OK) -> Response:
@@ -166,6 +172,15 @@ class PlanViewSet(VersionedRowMixin, ServiceViewSet):
     @action(detail=True, methods=["post"])
     def reopen(self, request, pk):
         return self._transition("reopen")
+
+    @action(detail=True, methods=["post"])
+    def unlock(self, request, pk):
+        plan = self.get_object()
+        data = validated_body(s.PlanUnlockInputSerializer, request.data)
+        self.plan_services["unlock"](actor=request.user, plan=plan, justification=data["justification"],
+                                     override_freeze=data["override_freeze"],
+                                     expected_version=self._expected_version(data))  # fmt: skip
+        return self._reload(plan)
 
     @action(detail=True, methods=["get"])
     def versions(self, request, pk):

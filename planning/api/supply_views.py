@@ -4,20 +4,18 @@ thin adapters over planning.selectors and planning.services."""
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
-from rest_framework.decorators import action
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from genxsop.api.permissions import HasActionPermission
-from genxsop.api.schema import ID_PARAMETER, READ_ERRORS, WRITE_ERRORS, error_responses
+from genxsop.api.schema import READ_ERRORS, WRITE_ERRORS, error_responses
 from genxsop.api.validation import validated_body
 from genxsop.errors import NotFound, ValidationFailed
 from planning import permissions as perms
 from planning import selectors, services
-from planning.api import serializers as s
 from planning.api import supply_serializers as ss
-from planning.api.plan_views import IF_MATCH, PlanViewSet, plan_schema
+from planning.api.plan_views import PlanViewSet, plan_schema
 from planning.filtersets import SupplyPlanFilterSet
 from planning.models import DEFAULT_LOCATION_CODE, Location
 
@@ -61,33 +59,13 @@ class SupplyPlanViewSet(PlanViewSet):
         "update": services.supply_plan_update, "delete": services.supply_plan_delete,
         "submit": services.supply_plan_submit, "withdraw": services.supply_plan_withdraw,
         "approve": services.supply_plan_approve, "reject": services.supply_plan_reject,
-        "reopen": services.supply_plan_reopen, "bulk": services.supply_plan_bulk_transition,
+        "reopen": services.supply_plan_reopen, "unlock": services.supply_plan_unlock,
+        "bulk": services.supply_plan_bulk_transition,
     }  # fmt: skip
     plan_permissions = {
         "view": perms.VIEW_SUPPLY_PLAN, "add": perms.ADD_SUPPLY_PLAN, "change": perms.CHANGE_SUPPLY_PLAN,
         "delete": perms.DELETE_SUPPLY_PLAN, "submit": perms.SUBMIT_SUPPLY_PLAN, "approve": perms.APPROVE_SUPPLY_PLAN,
     }  # fmt: skip
-
-    @property
-    def action_permissions(self) -> dict[str, str]:
-        return {**super().action_permissions, "unlock": perms.APPROVE_SUPPLY_PLAN}
-
-    @extend_schema(
-        summary="Unlock a published supply plan",
-        description="WF-11 unlock: locked → draft, APPR with a justification (kept as an `override` comment). "
-        "Inside the freeze window of the lane that published the row, `override_freeze: true` is also required "
-        "(else 409 FREEZE_WINDOW_VIOLATION).",
-        parameters=[ID_PARAMETER, IF_MATCH], request=s.PlanUnlockInputSerializer,
-        responses={200: ss.SupplyPlanSerializer, **error_responses(*READ_ERRORS, 400, 404, 409)},
-    )  # fmt: skip
-    @action(detail=True, methods=["post"])
-    def unlock(self, request, pk):
-        plan = self.get_object()
-        data = validated_body(s.PlanUnlockInputSerializer, request.data)
-        expected = self._expected_version(data)
-        services.supply_plan_unlock(actor=request.user, plan=plan, justification=data["justification"],
-                                 override_freeze=data["override_freeze"], expected_version=expected)  # fmt: skip
-        return self._reload(plan)
 
     def create(self, request):
         data = validated_body(ss.SupplyPlanCreateInputSerializer, request.data)
