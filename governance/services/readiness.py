@@ -1004,8 +1004,13 @@ def _freeze_periods(policy: PublishPolicy, *, period_from=None) -> list[datetime
 
 
 def in_any_current_freeze_window(period) -> bool:
-    """Whether `period` lies in the current freeze window of any active lane (GOV-51)."""
+    """GOV-51: whether `period` lies in the freeze window of a current publication (at most one per lane).
+    Without a current publication nothing is frozen: there is no published value to protect."""
     month = _month(period)
-    return any(
-        month in _freeze_periods(policy) for policy in PublishPolicy.objects.filter(is_active=True).order_by("lane")
-    )
+    policies = {p.lane: p for p in PublishPolicy.objects.all()}
+    for publication in Publication.objects.filter(status=PublicationStatus.PUBLISHED).only("lane", "period_from"):
+        policy = policies.get(publication.lane)
+        period_from = publication.period_from if publication.lane == Lane.MONTHLY else None
+        if policy is not None and month in _freeze_periods(policy, period_from=period_from):
+            return True
+    return False

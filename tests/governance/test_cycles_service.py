@@ -539,9 +539,20 @@ def test_step_2_start_reopens_locked_demand_plans_outside_every_freeze_window(cy
     outside = approved_demand(admin_user, exec_, product, add_months(cycle.period, 1))
     before = approved_demand(admin_user, exec_, product, add_months(cycle.period, -1))
     supply = approved_supply(admin_user, exec_, product, LocationFactory(), add_months(cycle.period, 1))
+    # A current monthly publication from the cycle period: its freeze window is that first month.
+    evaluation = ReadinessEvaluation.objects.create(
+        lane="monthly", period_from=add_months(cycle.period, -1), period_to=add_months(cycle.period, 6),
+        outcome="go", score=4, required_score=3, plan_fingerprint="0" * 64, dry_run=False,
+    )  # fmt: skip
+    publication = Publication.objects.create(
+        version_stamp="M-TEST-v1", lane="monthly", period_from=cycle.period, period_to=add_months(cycle.period, 6),
+        evaluation=evaluation, outcome="go", published_by=admin_user, published_at=timezone.now(),
+        snapshot_sha256="0" * 64,
+    )  # fmt: skip
     rows = list(DemandPlan.objects.filter(pk__in=[inside.pk, outside.pk, before.pk]).order_by("id"))
-    plans_status_move(planning.DEMAND_PLAN, "lock", actor=admin_user, plans=rows)
-    plans_status_move(planning.SUPPLY_PLAN, "lock", actor=admin_user, plans=[SupplyPlan.objects.get(pk=supply.pk)])
+    plans_status_move(planning.DEMAND_PLAN, "lock", actor=admin_user, plans=rows, publication=publication)
+    plans_status_move(planning.SUPPLY_PLAN, "lock", actor=admin_user, plans=[SupplyPlan.objects.get(pk=supply.pk)],
+                      publication=publication)  # fmt: skip
     cycles.cycle_advance(actor=exec_, cycle=cycle, override={"justification": JUSTIFICATION})
     statuses = dict(DemandPlan.objects.filter(pk__in=[inside.pk, outside.pk, before.pk]).values_list("pk", "status"))
     assert statuses == {inside.pk: "locked", outside.pk: "draft", before.pk: "locked"}

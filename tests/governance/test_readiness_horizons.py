@@ -118,7 +118,7 @@ def test_freeze_window_contains_follows_the_lane_of_the_locking_publication(user
     assert freeze_window_contains(world.demand[world.periods[1]]) is False  # not locked by a publication
 
     today = _planning_today()
-    assert in_any_current_freeze_window(today) is True  # both lanes freeze the current month
+    assert in_any_current_freeze_window(today) is True  # the current monthly publication freezes its first month
     assert in_any_current_freeze_window(world.periods[4]) is False
-    PublishPolicy.objects.update(is_active=False)
-    assert in_any_current_freeze_window(today) is False
+    Publication.objects.filter(pk=publication.pk).update(status="rolled_back")
+    assert in_any_current_freeze_window(today) is False  # no current publication, nothing frozen (GOV-51)
