@@ -11,7 +11,7 @@ import datetime
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from genxsop import context
@@ -43,7 +43,15 @@ from governance.choices import (
     PublicationStatus,
     Role,
 )
-from governance.models import Publication, PublicationItem, PublishPolicy, ReadinessEvaluation, SopCycle, User
+from governance.models import (
+    Publication,
+    PublicationItem,
+    PublishPolicy,
+    ReadinessEvaluation,
+    SopCycle,
+    SopCycleStep,
+    User,
+)
 from governance.services.comments import comment_record
 from governance.services.notifications import notification_create_many
 from planning.choices import OutboundKind, PlanStatus, ScenarioStatus
@@ -244,8 +252,12 @@ def _stamp(lane: str, period_from: datetime.date) -> str:
     return f"{'W' if lane == Lane.WEEKLY else 'M'}-{period_from:%Y%m}-v{n}"
 
 
-def _recipients():
-    return list(User.objects.filter(role__in=[Role.EXECUTIVE, Role.SOP_COORDINATOR], is_active=True).order_by("id"))
+def _recipients(cycle: SopCycle | None = None):
+    """GOV-42: executives, coordinators and administrators (EXEC_C), and the step owners of the linked cycle."""
+    people = Q(role__in=[Role.ADMIN, Role.EXECUTIVE, Role.SOP_COORDINATOR])
+    if cycle is not None:
+        people |= Q(pk__in=SopCycleStep.objects.filter(cycle=cycle, owner__isnull=False).values("owner_id"))
+    return list(User.objects.filter(people, is_active=True, is_service_account=False).order_by("id"))
 
 
 def _operating_plan_scenario(period: datetime.date) -> Scenario | None:
@@ -385,7 +397,7 @@ def _publish_transaction(*, actor, policy, period_from, period_to, sop_cycle, ev
     if previous is not None:
         previous.superseded_by = publication
         previous.save(update_fields=["superseded_by", "updated_at"])
-    recipients = _recipients()
+    recipients = _recipients(publication.sop_cycle)
     overridden = outcome == PublicationOutcome.NO_GO_OVERRIDDEN
     title = f"Plans published{' with a No-Go override' if overridden else ''}: {publication.version_stamp}"
     notification_create_many(
@@ -493,7 +505,7 @@ def publication_rollback(*, actor, publication: Publication, reason: str) -> dic
         restored_before = snapshot(restored, _STATUS_FIELDS)
         restored.status, restored.superseded_by, restored.superseded_at = PublicationStatus.PUBLISHED, None, None
         restored.save(update_fields=["status", "superseded_by", "superseded_at", "updated_at"])
-    recipients = _recipients()
+    recipients = _recipients(publication.sop_cycle)
     restored_label = restored.version_stamp if restored else "no publication"
     notification_create_many(
         recipients=recipients, kind=NotificationKind.ROLLBACK,
@@ -587,3 +599,23 @@ def plan_unlock(kind: PlanKind, *, actor, plan, justification: str, override_fre
         "version_stamp": publication.version_stamp if publication else None,
     })  # fmt: skip
     return plan
+
+
+# A plan row's publications (GOV-70) ------------------------------------------------------------
+
+
+def publications_of_plan(*, user, plan_type: str, plan_id) -> QuerySet[PublicationItem]:
+    """The items that froze one plan row (`plan_type` demand or supply, the row's current id), newest
+    publication first, each with its publication and publisher loaded: one query for the list.
+
+    Empty for users who cannot read publications: the plan page shows no Publications tab to them, and
+    a plan reader learns nothing about publishing from it."""
+    if plan_type not in _KINDS:
+        raise ValueError(f"unknown plan type {plan_type!r}")
+    if not user.has_perm(gperms.VIEW_PUBLICATION):
+        return PublicationItem.objects.none()
+    return (
+        PublicationItem.objects.filter(plan_type=plan_type, plan_id=plan_id)
+        .select_related("publication", "publication__published_by")
+        .order_by("-publication__published_at", "-publication_id")
+    )

@@ -132,7 +132,16 @@ def test_publishing_sends_the_erp_message_audits_and_notifies(world):
     assert events_of("planning.outbound_message.created", message).exists()
     assert not events_of("governance.publication.overridden").exists()
     notified = set(Notification.objects.filter(kind=NotificationKind.PUBLICATION).values_list("recipient", flat=True))
-    assert notified == {world.executive.pk, world.coordinator.pk}
+    assert notified == {world.admin.pk, world.executive.pk, world.coordinator.pk}  # EXEC_C (GOV-42)
+
+
+def test_the_step_owners_of_the_linked_cycle_are_notified_too(world):
+    planner = world.users[Role.DEMAND_PLANNER]
+    world.cycle.steps.filter(step_number=2).update(owner=planner)
+    publication = publish(world, sop_cycle=world.cycle)
+    note = Notification.objects.get(kind=NotificationKind.PUBLICATION, recipient=planner)
+    assert publication.version_stamp in note.title
+    assert not Notification.objects.filter(recipient=world.users[Role.SUPPLY_PLANNER]).exists()
 
 
 def test_consensus_pushed_to_a_published_row_is_frozen(world):
