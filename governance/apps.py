@@ -14,6 +14,13 @@ def _ensure_publish_policies(sender, **kwargs):
     publish_policies_ensure()
 
 
+def _publication_reader(*, user, pk):
+    # Imported on use: the publishing service imports the planning services, which need the apps ready.
+    from governance.services.publishing import publication_get
+
+    return publication_get(user=user, pk=pk)
+
+
 class GovernanceConfig(AppConfig):
     name = "governance"
     verbose_name = "Governance and access"
@@ -38,6 +45,8 @@ class GovernanceConfig(AppConfig):
         entities.register("sop_cycle", selectors.sop_cycle_get)
         entities.register("decision", selectors.decision_get)
         entities.register("action_item", selectors.action_item_get)
+        # Publications too (GOV-80); their reader 404s for roles that cannot read publications.
+        entities.register("publication", _publication_reader)
         from governance import notify_approvals
 
         # GOV-42: approval requests and decisions of plans and consensus (WF-10, WF-11, WF-20).

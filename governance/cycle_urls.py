@@ -15,6 +15,7 @@ urlpatterns = [
     path("sop-cycle/<int:pk>/cancel/", v.CycleCancelView.as_view(), name="cycle_cancel"),
     path("sop-cycle/<int:pk>/decisions/", v.CycleDecisionView.as_view(), name="cycle_decision"),
     path("sop-cycle/<int:pk>/action-items/", v.CycleActionItemView.as_view(), name="cycle_action_item"),
+    path("sop-cycle/<int:pk>/comments/", v.CycleCommentView.as_view(), name="cycle_comment"),
     path("sop-cycle/<int:pk>/steps/<int:n>/", v.CycleStepEditView.as_view(), name="cycle_step_edit"),
     path("sop-cycle/<int:pk>/steps/<int:n>/start/", v.CycleStepStartView.as_view(), name="cycle_step_start"),
 ]

@@ -11,4 +11,5 @@ urlpatterns: list = [
     path("publish/<int:pk>/", v.PublicationDetailView.as_view(), name="publication_detail"),
     path("publish/<int:pk>/rollback/", v.PublicationRollbackView.as_view(), name="publication_rollback"),
     path("publish/<int:pk>/download/", v.PublicationDownloadView.as_view(), name="publication_download"),
+    path("publish/<int:pk>/comments/", v.PublicationCommentView.as_view(), name="publication_comment"),
 ]

@@ -30,6 +30,7 @@ from governance.permissions import ADD_SOP_CYCLE, CHANGE_SOP_CYCLE, VIEW_SOP_CYC
 from governance.services import action_items as action_item_services
 from governance.services import cycles as cycle_services
 from governance.services import decisions as decision_services
+from governance.views_comments import CommentPostView, comments_context
 
 User = get_user_model()
 STEPS = range(1, cycle_services.STEP_COUNT + 1)
@@ -267,8 +268,20 @@ class CycleDetailView(ConsolePermissionMixin, TemplateView):
             owners=_owner_choices(),
             history=list(selectors.audit_history(user=user, target_type="sop_cycle", target_id=cycle.pk)[:50]),
             min_justification=cycle_services.MIN_JUSTIFICATION,
-        )
+            **comments_context(
+                user=user, entity_type="sop_cycle", entity_id=cycle.pk,
+                post_url=reverse("governance:cycle_comment", args=[cycle.pk]), form=kwargs.get("comment_form"),
+            ),
+        )  # fmt: skip
         return context
+
+
+class CycleCommentView(CommentPostView):
+    """UI-11 cycle comments (GOV-80): a refused comment shows the cycle page again with its reason."""
+
+    entity_type = "sop_cycle"
+    detail_view = CycleDetailView
+    detail_url_name = "governance:cycle_detail"
 
 
 class _CycleAction(ConsolePermissionMixin, View):

@@ -18,6 +18,7 @@ from governance import permissions as gperms
 from governance.choices import Lane
 from governance.models import PublishPolicy, ReadinessEvaluation
 from governance.services import publishing
+from governance.views_comments import CommentPostView, comments_context
 
 TEMPLATE = "governance/publish/publish.html"
 
@@ -133,7 +134,7 @@ class PublishCreateView(ConsolePermissionMixin, View):
 
 
 class PublicationDetailView(ConsolePermissionMixin, TemplateView):
-    """View: a publication's items and the diff against the previous publication."""
+    """View: a publication's items, the diff against the previous publication and its comments."""
 
     permission_required = gperms.VIEW_PUBLICATION
     template_name = "governance/publish/publication_detail.html"
@@ -149,8 +150,19 @@ class PublicationDetailView(ConsolePermissionMixin, TemplateView):
             can_rollback=publication.status == "published"
             and self.request.user.has_perm(gperms.ROLLBACK_PUBLICATION),
             reason_min=publishing.ROLLBACK_REASON_MIN,
+            **comments_context(user=self.request.user, entity_type="publication", entity_id=publication.pk,
+                               post_url=reverse("governance:publication_comment", args=[publication.pk]),
+                               form=kwargs.get("comment_form")),
         )  # fmt: skip
         return context
+
+
+class PublicationCommentView(CommentPostView):
+    """Comments on a publication (GOV-80); a refused comment shows the publication page with its reason."""
+
+    entity_type = "publication"
+    detail_view = PublicationDetailView
+    detail_url_name = "governance:publication_detail"
 
 
 class PublicationRollbackView(ConsolePermissionMixin, View):

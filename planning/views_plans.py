@@ -1,8 +1,8 @@
 """Console pages every plan entity shares (UI-04, UI-05, UI-22): the grid with its bulk bar and
-inline quantity edits, the detail page with Versions and History tabs, the create/edit form with the
-version guard (WF-05), the single-quantity pages (Adjust, Record actual), the workflow buttons and the
-bulk action. An entity names its selectors, services, permissions and columns in a `PlanConsole`;
-its views are these classes with that console set.
+inline quantity edits, the detail page with Versions, Publications and History tabs, the create/edit
+form with the version guard (WF-05), the single-quantity pages (Adjust, Record actual), the workflow
+buttons and the bulk action. An entity names its selectors, services, permissions and columns in a
+`PlanConsole`; its views are these classes with that console set.
 """
 
 from collections.abc import Callable
@@ -24,7 +24,9 @@ from genxsop.console import (
     raise_page_error,
     safe_next,
 )
+from governance.permissions import VIEW_PUBLICATION
 from governance.selectors import audit_history, comment_list
+from governance.services.publishing import publications_of_plan
 from planning.choices import PlanSource, PlanStatus
 from planning.forms import PlanQuantityForm
 from planning.services.plans import BULK_ACTIONS
@@ -170,10 +172,11 @@ def plan_history_rows(events, *, model, names: dict | None = None) -> list[dict]
 
 
 class PlanDetailView(PlanMixin, PlanObjectMixin, TemplateView):
-    """Header with status and allowed actions; tabs Details, Versions (WF-12), Comments (the decisions
-    taken with their reasons, GOV-80) and History (audit)."""
+    """Header with status and allowed actions; tabs Details, Versions (WF-12), Publications (the
+    publications that froze the row, GOV-70; publication readers only), Comments (the decisions taken
+    with their reasons, GOV-80) and History (audit)."""
 
-    tabs = ("details", "versions", "comments", "history")
+    tabs = ("details", "versions", "publications", "comments", "history")
 
     def history_names(self, events) -> dict:
         """Display names for id fields in the history (e.g. location codes)."""
@@ -184,8 +187,10 @@ class PlanDetailView(PlanMixin, PlanObjectMixin, TemplateView):
         user = self.request.user
         plan = self.object
         context["actions"] = self.console.allowed_actions(user=user, plan=plan)
+        context["show_publications"] = user.has_perm(VIEW_PUBLICATION)
         tab = self.request.GET.get("tab")
-        context["tab"] = tab if tab in self.tabs else "details"
+        offered = self.tabs if context["show_publications"] else tuple(t for t in self.tabs if t != "publications")
+        context["tab"] = tab if tab in offered else "details"
         columns = self.console.version_columns
         if context["tab"] == "versions":
 
@@ -196,6 +201,11 @@ class PlanDetailView(PlanMixin, PlanObjectMixin, TemplateView):
             versions = self.console.versions_selector(user=user, pk=plan.pk)
             context["versions"] = [{"row": row, "cells": cells(row)} for row in versions]
             context["version_columns"] = [label for _, label in columns]
+        elif context["tab"] == "publications":
+            # Items name the row by its current id; a history row shows its current row's publications.
+            context["publication_items"] = list(publications_of_plan(
+                user=user, plan_type=self.console.name.removesuffix("_plan"), plan_id=plan.history_of_id or plan.pk,
+            ))  # fmt: skip
         elif context["tab"] == "comments":
             context["comments"] = comment_list(
                 user=user, entity_type=self.console.name, entity_id=str(plan.history_of_id or plan.pk)
