@@ -488,7 +488,16 @@ def publication_rollback(*, actor, publication: Publication, reason: str) -> dic
     restored = (
         Publication.objects.select_for_update().filter(superseded_by=publication).order_by("-published_at").first()
     )
-    restored_items = {(i.plan_type, i.plan_id): i for i in publication_items(restored)} if restored else {}
+    restored_list = list(publication_items(restored)) if restored else []
+    # The rollback gate (issue 6, GOV-61 rollback_ready): the values written back must be exactly the
+    # ones that were published, so the reinstated snapshot must still match its checksum.
+    if restored is not None and _checksum(restored_list) != restored.snapshot_sha256:
+        raise PublishGateFailed(
+            f"The snapshot of {restored.version_stamp} no longer matches its checksum; nothing was rolled back.",
+            context={"gate": "rollback_ready", "publication": restored.version_stamp,
+                     "snapshot_sha256": restored.snapshot_sha256},
+        )  # fmt: skip
+    restored_items = {(i.plan_type, i.plan_id): i for i in restored_list}
     plans = {name: _lock_plans(name, sorted(i.plan_id for i in items if i.plan_type == name)) for name in _KINDS}
     now = timezone.now()
     before = snapshot(publication, _STATUS_FIELDS)
@@ -545,6 +554,7 @@ def publication_rollback(*, actor, publication: Publication, reason: str) -> dic
               title=f"Roll back {publication.version_stamp}",
               description=f"{reason}\n\nReinstated: {restored_label}.")  # fmt: skip
     metadata = {"restored": restored.version_stamp if restored else None, "restored_plans": len(restored_plans),
+                "gates": {"rollback_ready": True, "current_publication": True},
                 "released_plans": len(released_plans), "untouched": untouched[:50],
                 "notified": [u.pk for u in recipients]}  # fmt: skip
     entries = [{"actor": actor, "event_type": events.PUBLICATION_ROLLED_BACK, "target": publication, "before": before,

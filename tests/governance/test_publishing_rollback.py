@@ -2,7 +2,7 @@
 
 import pytest
 
-from genxsop.errors import Conflict, FreezeWindowViolation, PermissionDenied, ValidationFailed
+from genxsop.errors import Conflict, FreezeWindowViolation, PermissionDenied, PublishGateFailed, ValidationFailed
 from governance.choices import CommentKind, DecisionCategory, NotificationKind, PublicationStatus, Role
 from governance.models import AuditEvent, Comment, Decision, Notification, Publication, PublicationItem
 from governance.services import publishing
@@ -78,6 +78,25 @@ def test_rollback_restores_the_previous_values_as_a_new_version_and_releases_the
     assert AuditEvent.objects.filter(event_type="planning.demand_plan.restored", target_id=str(changed.pk)).exists()
     assert AuditEvent.objects.filter(event_type="planning.demand_plan.released", target_id=str(added.pk)).exists()
     assert Notification.objects.filter(kind=NotificationKind.ROLLBACK, recipient=w.coordinator).exists()
+
+
+def test_rollback_is_gated_on_the_integrity_of_the_snapshot_it_reinstates(two):
+    w = two
+    item = w.v1.items.get(plan_type="demand", plan_id=w.changed.pk)
+    # PublicationItem has no update path in the product; a direct write stands for tampering.
+    PublicationItem.objects.filter(pk=item.pk).update(values={**item.values, "forecast_qty": "999.00"})
+    with pytest.raises(PublishGateFailed) as refused:
+        publishing.publication_rollback(actor=w.executive, publication=w.v2, reason=REASON)
+    assert refused.value.context["gate"] == "rollback_ready"
+    assert refused.value.context["publication"] == w.v1.version_stamp
+    w.v2.refresh_from_db()
+    assert w.v2.status == PublicationStatus.PUBLISHED
+    assert DemandPlan.objects.get(pk=w.changed.pk).forecast_qty == 150
+    assert not AuditEvent.objects.filter(event_type="governance.publication.rolled_back").exists()
+    PublicationItem.objects.filter(pk=item.pk).update(values=item.values)
+    publishing.publication_rollback(actor=w.executive, publication=w.v2, reason=REASON)
+    event = AuditEvent.objects.get(event_type="governance.publication.rolled_back")
+    assert event.metadata["gates"] == {"rollback_ready": True, "current_publication": True}
 
 
 def test_only_the_current_publication_of_a_lane_rolls_back(two):
