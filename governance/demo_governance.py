@@ -160,3 +160,32 @@ def reset_into(report, *, actor) -> None:
                      target_type="sop_cycle", message=f"Demo reset removed {len(cycle_ids)} historical cycles.",
                      metadata={"rows": len(cycle_ids), "ids": cycle_ids})  # fmt: skip
         report.deleted["sop_cycles_history"] = len(cycle_ids)
+
+
+def finish_open_reviews(*, from_period: datetime.date) -> int:
+    """What the demo's planners and executive do in the demand and supply reviews: every open current
+    row from `from_period` on is revised if rejected, submitted if draft, and approved by the executive,
+    all through the plan services. Used to walk the demo through a cycle (tests, benchmarks).
+    Returns the number of rows approved."""
+    from planning.choices import PlanStatus
+    from planning.models import DemandPlan, SupplyPlan
+    from planning.services import demand, supply
+
+    users = _users()
+    executive = users[EXECUTIVE]
+    done = 0
+    for model, service, prefix, actor, content in (
+        (DemandPlan, demand, "demand_plan", users[DEMAND], "adjusted_qty"),
+        (SupplyPlan, supply, "supply_plan", users[SUPPLY], "planned_prod_qty"),
+    ):
+        update, submit, approve = (getattr(service, f"{prefix}_{a}") for a in ("update", "submit", "approve"))
+        rows = model.objects.filter(is_current=True, period__gte=from_period)
+        for plan in rows.exclude(status__in=[PlanStatus.APPROVED, PlanStatus.LOCKED]).order_by("pk"):
+            if plan.status == PlanStatus.REJECTED:
+                value = getattr(plan, content) or getattr(plan, "forecast_qty", None) or 1
+                plan = update(actor=actor, plan=plan, data={content: value + 1, "change_reason": "Revised in review"})
+            if plan.status == PlanStatus.DRAFT:
+                plan = submit(actor=actor, plan=plan)
+            approve(actor=executive, plan=plan, comment="Agreed in the review.")
+            done += 1
+    return done

@@ -18,10 +18,10 @@ from django.utils import timezone
 from governance import events
 from governance.audit_chain import verify
 from governance.choices import CycleStatus, Lane, PublicationStatus, Source
+from governance.demo_governance import finish_open_reviews
 from governance.models import AuditEvent, Publication, PublicationItem, SopCycle, User
 from planning.choices import PlanStatus, ScenarioStatus
 from planning.models import DemandPlan, Scenario
-from tests.governance.test_demo_full_cycle import _finish_approvals
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -95,10 +95,6 @@ def _advance(page, to_step):
     assert page.get_by_text("advanced to the next step").count() == 1, page.locator("main").inner_text()[:2000]
 
 
-def _people():
-    return tuple(User.objects.get(email=e) for e in ("demand@genxsop.com", "supply@genxsop.com", EXECUTIVE))
-
-
 def test_the_coordinator_runs_the_demo_through_a_full_cycle_in_the_console(page, browser, live_server):
     call_command("load_demo", verbosity=0)
     anchor = timezone.localdate().replace(day=1)
@@ -149,11 +145,11 @@ def test_the_coordinator_runs_the_demo_through_a_full_cycle_in_the_console(page,
 
     # The planners finish their approvals; the coordinator takes the cycle 2 → 3 in the console. Starting the
     # supply review reopens the supply rows the weekly publication locked (GOV-51), so they are approved again.
-    assert _finish_approvals(*_people()) > 0
+    assert finish_open_reviews(from_period=anchor) > 0
     page.goto(f"/sop-cycle/{cycle.pk}/")
     assert page.locator("#gate-panel").get_attribute("data-gate-passed") == "true"
     _advance(page, 3)
-    _finish_approvals(*_people())
+    finish_open_reviews(from_period=anchor)
     page.reload()
     _advance(page, 4)
     _advance(page, 5)
