@@ -205,3 +205,14 @@ class ExceptionStatus(models.TextChoices):
 
 
 EXCEPTION_ACTIVE_STATUSES = (ExceptionStatus.OPEN, ExceptionStatus.IN_PROGRESS)
+
+_EX = ExceptionStatus
+# WF-61: open → in_progress; open, in_progress → resolved | dismissed; resolved, dismissed → open.
+# Keyed by the target status because the API takes the status as a transition shorthand; the
+# value is the action name that `allowed_actions` reports.
+EXCEPTION_TRANSITIONS = {
+    _EX.OPEN: {_EX.IN_PROGRESS: "start", _EX.RESOLVED: "resolve", _EX.DISMISSED: "dismiss"},
+    _EX.IN_PROGRESS: {_EX.RESOLVED: "resolve", _EX.DISMISSED: "dismiss"},
+    _EX.RESOLVED: {_EX.OPEN: "reopen"},
+    _EX.DISMISSED: {_EX.OPEN: "reopen"},
+}

@@ -1,7 +1,12 @@
 """Console pages for inventory (UI-08 overview and stock): list with health and alerts, detail with
 history, edit and policy override. Reads through planning.selectors, writes through planning.services."""
 
+from django import forms
+from django.contrib import messages
+from django.shortcuts import redirect
 from django.urls import path, reverse
+from django.utils import timezone
+from django.views import View
 from django.views.generic import FormView, TemplateView
 
 from genxsop import errors
@@ -17,8 +22,11 @@ from genxsop.services import require_perm
 from governance.selectors import audit_history
 from planning import permissions as perms
 from planning import selectors, services
-from planning.choices import InventoryStatus
+from planning.choices import EXCEPTION_TRANSITIONS, ExceptionStatus, InventoryStatus
 from planning.forms import InventoryForm, InventoryOverrideForm, category_options
+from planning.selectors import inventory_analytics as analytics
+from planning.services import exceptions as exception_services
+from planning.services import inventory_analytics as frm
 from planning.views import _history_rows
 
 ALERTS_SHOWN = 10
@@ -77,7 +85,112 @@ class InventoryListView(ListMixin, InventoryMixin, TemplateView):
         context["category_choices"] = category_options(selectors.category_list(user=user))
         context["location_choices"] = [(loc.code, loc.name) for loc in selectors.location_list(user=user)]
         context["rows"] = [{"row": row, **_write_flags(user, row)} for row in context["page"].object_list]
+        tab = self.request.GET.get("tab")
+        context["tab"] = tab if tab in ANALYTICS_TABS else "stock"
+        context["analytics_tabs"] = ANALYTICS_TABS.items()
+        if context["tab"] != "stock":
+            context.update(_analytics_context(self.request, context["tab"]))
         return context
+
+
+# UI-08 tabs next to the stock grid; each reads only what it shows.
+ANALYTICS_TABS = {
+    "stock": "Stock",
+    "exceptions": "Exceptions",
+    "rebalance": "Rebalance",
+    "service": "Service Level",
+    "quality": "Data Quality",
+    "capital": "Working Capital",
+    "assessment": "Assessment",
+}
+SERVICE_TARGETS = ("0.90", "0.95", "0.97", "0.99")
+SERVICE_ROWS_SHOWN = 500
+
+
+def _exception_rows(request) -> list[dict]:
+    user, today = request.user, timezone.localdate()
+    filters = {k: request.GET[k] for k in ("status", "overdue") if request.GET.get(k)}
+    rows = []
+    for exc in analytics.policy_exception_list(user=user, filters=filters)[:200]:
+        found = None
+        if exc.status in ("open", "in_progress"):
+            found = frm.escalation(severity=exc.severity, due_date=exc.due_date, today=today)
+        actions = exception_services.policy_exception_allowed_actions(user, exc)
+        targets = [(to, label) for to, label in ExceptionStatus.choices
+                   if to in EXCEPTION_TRANSITIONS[ExceptionStatus(exc.status)]]  # fmt: skip
+        rows.append({"exception": exc, "escalation": found, "can_work": bool(actions), "targets": targets,
+                     "full": user.has_perm(perms.CHANGE_POLICY_EXCEPTION)})  # fmt: skip
+    return rows
+
+
+def _service_level(request) -> dict:
+    user = request.user
+    out = {"service_rows": selectors.inventory_list(user=user)[:SERVICE_ROWS_SHOWN], "service_targets": SERVICE_TARGETS,
+           "service_query": request.GET}  # fmt: skip
+    if not request.GET.get("inventory_id"):
+        return out
+    target = request.GET.get("target") if request.GET.get("target") in SERVICE_TARGETS else "0.95"
+    method = "monte_carlo" if request.GET.get("method") == "monte_carlo" else "analytical"
+    try:
+        runs = min(max(int(request.GET.get("runs") or 5000), 100), 50000)
+        out["service_result"] = analytics.inventory_service_level(user=user, params={
+            "inventory_id": int(request.GET["inventory_id"]), "target_service_level": float(target),
+            "method": method, "simulation_runs": runs,
+        })  # fmt: skip
+    except (ValueError, errors.ValidationFailed, errors.NotFound):
+        out["service_error"] = "Choose an inventory row in your scope."
+    return out
+
+
+def _analytics_context(request, tab: str) -> dict:
+    user = request.user
+    if tab == "exceptions":
+        if not user.has_perm(perms.VIEW_POLICY_EXCEPTION):
+            return {"exceptions_hidden": True}
+        return {"exception_rows": _exception_rows(request), "escalations": analytics.inventory_escalations(user=user),
+                "exception_status_choices": ExceptionStatus.choices}  # fmt: skip
+    if tab == "rebalance":
+        return {"rebalance": analytics.inventory_rebalance(user=user)}
+    if tab == "service":
+        return _service_level(request)
+    if tab == "quality":
+        return {"quality": analytics.inventory_data_quality(user=user)}
+    if tab == "capital":
+        return {"capital": analytics.inventory_working_capital(user=user)}
+    return {"scorecard": analytics.inventory_assessment_scorecard(user=user)}
+
+
+class PolicyExceptionForm(forms.Form):
+    status = forms.ChoiceField(choices=[("", "Keep status"), *ExceptionStatus.choices], required=False)
+    notes = forms.CharField(required=False, max_length=1000)
+    resolution_note = forms.CharField(required=False, max_length=2000)
+    due_date = forms.DateField(required=False)
+
+
+class PolicyExceptionUpdateView(InventoryMixin, View):
+    """The status/notes form of the Exceptions tab; the service decides who may change what (ACC-04)."""
+
+    permission_required = perms.VIEW_POLICY_EXCEPTION
+    http_method_names = ["post"]
+
+    def post(self, request, pk):
+        exc = analytics.policy_exception_get(user=request.user, pk=pk)
+        form = PolicyExceptionForm(request.POST)
+        back = reverse("planning:inventory_list") + "?tab=exceptions"
+        if not form.is_valid():
+            messages.error(request, "The exception change is not valid.")
+            return redirect(back)
+        data = {k: v for k, v in form.cleaned_data.items() if k in request.POST and v not in ("", None)}
+        if "notes" in request.POST:
+            data["notes"] = form.cleaned_data["notes"]
+        try:
+            exception_services.policy_exception_update(actor=request.user, exception=exc, data=data)
+        except errors.DomainError as error:
+            raise_page_error(error)
+            messages.error(request, error.message)
+            return redirect(back)
+        messages.success(request, f"Exception on {exc.inventory.product.sku} at {exc.inventory.location.code} saved.")
+        return redirect(back)
 
 
 class InventoryObjectMixin(SelectedObjectMixin):
@@ -162,6 +275,7 @@ class InventoryOverrideView(InventoryWriteMixin, FormView):
 
 urlpatterns = [
     path("inventory/", InventoryListView.as_view(), name="inventory_list"),
+    path("inventory/exceptions/<int:pk>/", PolicyExceptionUpdateView.as_view(), name="inventory_exception_update"),
     path("inventory/<int:pk>/", InventoryDetailView.as_view(), name="inventory_detail"),
     path("inventory/<int:pk>/edit/", InventoryEditView.as_view(), name="inventory_edit"),
     path("inventory/<int:pk>/override/", InventoryOverrideView.as_view(), name="inventory_override"),

@@ -421,6 +421,8 @@ SPECTACULAR_SETTINGS = {
         "ProductStatusEnum": "planning.choices.ProductStatus",
         "PlanStatusEnum": "planning.choices.PlanStatus",
         "InventoryStatusEnum": "planning.choices.InventoryStatus",
+        "ServiceLevelMethodEnum": "planning.services.inventory_analytics.SERVICE_LEVEL_METHODS",
+        "AnomalyMethodEnum": "forecasting.choices.AnomalyMethod",
         "BatchStatusEnum": "planning.choices.BatchStatus",
         "OutboundStatusEnum": "planning.choices.OutboundStatus",
         "PlanSourceEnum": "planning.choices.PlanSource",
@@ -452,6 +454,8 @@ SOP_REVIEW_HORIZON_MONTHS = env_int("SOP_REVIEW_HORIZON_MONTHS", 3, minimum=1, m
 SOP_GATE_ACTUALS_COVERAGE_PCT = env_int("SOP_GATE_ACTUALS_COVERAGE_PCT", 95, minimum=0, maximum=100)
 SOP_GATE_FORECAST_COVERAGE_PCT = env_int("SOP_GATE_FORECAST_COVERAGE_PCT", 90, minimum=0, maximum=100)
 SOP_GATE_INVENTORY_MAX_AGE_HOURS = env_int("SOP_GATE_INVENTORY_MAX_AGE_HOURS", 72, minimum=1)
+# Inventory working capital (FRM-12): annual carrying cost as a % of the inventory value.
+INVENTORY_CARRYING_RATE_PCT = env_int("INVENTORY_CARRYING_RATE_PCT", 18, minimum=0, maximum=100)
 Q_WORKERS = env_int("Q_WORKERS", 2, minimum=1, maximum=32)
 _q_timeout = FORECAST_JOB_TIMEOUT_SECONDS + 60
 Q_CLUSTER = {

@@ -7,13 +7,13 @@ one module; the API lists, the console and exports all filter through them.
 from decimal import ROUND_HALF_UP, Decimal
 
 import django_filters
-from django.db.models import Count, Q, QuerySet, Sum, Value
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 
 from genxsop.errors import NotFound
 from genxsop.filters import CommaCharFilter, CommaChoiceFilter, IdFilter, filter_queryset
-from planning.choices import InventoryStatus
-from planning.models import Inventory, InventorySnapshot
+from planning.choices import EXCEPTION_ACTIVE_STATUSES, InventoryStatus
+from planning.models import Inventory, InventoryPolicyException, InventorySnapshot
 
 __all__ = [
     "ALERT_LIMIT",
@@ -31,6 +31,18 @@ _PERIOD_FORMATS = ["%Y-%m-%d", "%Y-%m"]
 ZERO = Decimal("0")
 _ONE_DP = Decimal("0.1")
 _CENT = Decimal("0.01")
+
+# A subquery rather than a join and Count: the list stays one row per stock position and one query.
+_OPEN_EXCEPTIONS = Coalesce(
+    Subquery(
+        InventoryPolicyException.objects.filter(inventory=OuterRef("pk"), status__in=EXCEPTION_ACTIVE_STATUSES)
+        .order_by()
+        .values("inventory")
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
+    ),
+    0,
+)
 
 
 def _category_subtree(prefix: str, value) -> Q:
@@ -98,15 +110,17 @@ def _inventory(user) -> QuerySet[Inventory]:
 def inventory_list(*, user, filters: dict | None = None) -> QuerySet[Inventory]:
     """Rows in the caller's scope (category and location, ACC-10), filtered; default order sku, location.
 
-    Each row carries `open_exception_count` (0 until inventory exceptions exist, PLN-09)."""
-    queryset = _inventory(user).order_by("product__sku", "location__code").annotate(open_exception_count=Value(0))
+    Each row carries `open_exception_count`: its open or in-progress exceptions (PLN-09)."""
+    queryset = (
+        _inventory(user).order_by("product__sku", "location__code").annotate(open_exception_count=_OPEN_EXCEPTIONS)
+    )
     return filter_queryset(InventoryFilterSet, filters or {}, queryset)
 
 
 def inventory_get(*, user, pk) -> Inventory:
     """One row in the caller's scope; anything else is 404 (ACC-11)."""
     try:
-        return _inventory(user).annotate(open_exception_count=Value(0)).get(pk=pk)
+        return _inventory(user).annotate(open_exception_count=_OPEN_EXCEPTIONS).get(pk=pk)
     except (Inventory.DoesNotExist, ValueError, TypeError):
         raise NotFound("Inventory row not found.") from None
 

@@ -6,18 +6,35 @@ risk) checks that every critical row has one that somebody owns.
 import datetime
 
 from django.db import transaction
+from django.utils import timezone
 
-from genxsop.errors import DuplicateEntity, ValidationFailed
+from genxsop.errors import DuplicateEntity, InvalidStateTransition, PermissionDenied, ValidationFailed
 from genxsop.scoping import object_in_scope
 from genxsop.services import require_perm, save_or_conflict, snapshot, validate_instance
 from governance import audit, bus
 from governance.choices import NotificationKind
 from planning import events
 from planning import permissions as perms
-from planning.choices import EXCEPTION_ACTIVE_STATUSES, ExceptionSeverity, ExceptionType
+from planning.choices import (
+    EXCEPTION_ACTIVE_STATUSES,
+    EXCEPTION_TRANSITIONS,
+    ExceptionSeverity,
+    ExceptionStatus,
+    ExceptionType,
+)
 from planning.models import Inventory, InventoryPolicyException
 
-__all__ = ["policy_exception_create"]
+__all__ = [
+    "OWNER_FIELDS",
+    "policy_exception_allowed_actions",
+    "policy_exception_create",
+    "policy_exception_update",
+]
+
+# ACC-04: what the owner may change without change_inventorypolicyexception; the resolution note
+# travels with a status change.
+OWNER_FIELDS = frozenset({"status", "notes", "resolution_note"})
+_CLOSED = (ExceptionStatus.RESOLVED, ExceptionStatus.DISMISSED)
 
 
 def _owner_validate(owner, inventory: Inventory) -> None:
@@ -27,6 +44,37 @@ def _owner_validate(owner, inventory: Inventory) -> None:
     if not owner.is_active or not owner.has_perm(perms.VIEW_POLICY_EXCEPTION) or not object_in_scope(owner, inventory):
         message = "The owner must be an active user who can read this inventory row."
         raise ValidationFailed(message, fields={"owner_user_id": [message]})
+
+
+def _notify_owner(row: InventoryPolicyException, inventory: Inventory) -> list:
+    from governance.services.notifications import notification_create_many
+
+    return notification_create_many(
+        recipients=[row.owner],
+        kind=NotificationKind.EXCEPTION_ASSIGNED,
+        target=row,
+        url="/inventory/?tab=exceptions",
+        title=f"Exception assigned: {row.get_exception_type_display()} on {inventory.product.sku}",
+        body=f"{inventory.product.sku} at {inventory.location.code}: {row.recommended_action}",
+    )
+
+
+def _may_change(user, row: InventoryPolicyException) -> bool:
+    return bool(
+        user is not None
+        and getattr(user, "is_authenticated", False)
+        and user.is_active
+        and user.has_perm(perms.CHANGE_POLICY_EXCEPTION)
+        and object_in_scope(user, row.inventory, change=True)
+    )
+
+
+def policy_exception_allowed_actions(user, row: InventoryPolicyException) -> list[str]:
+    """The WF-61 actions `user` may take on `row`: every legal move for INV_W in change scope and
+    for the owner (ACC-04), none for anybody else."""
+    if not (_may_change(user, row) or (user is not None and row.owner_id == user.pk and user.is_active)):
+        return []
+    return sorted(EXCEPTION_TRANSITIONS[ExceptionStatus(row.status)].values())
 
 
 @transaction.atomic
@@ -52,17 +100,93 @@ def policy_exception_create(*, actor, inventory: Inventory, exception_type: str,
     validate_instance(row, exclude=["inventory", "owner", "resolved_by"])
     save_or_conflict(row)
     if owner is not None:
-        from governance.services.notifications import notification_create_many
-
-        notification_create_many(
-            recipients=[owner],
-            kind=NotificationKind.EXCEPTION_ASSIGNED,
-            target=row,
-            url="/inventory/",
-            title=f"Exception assigned: {row.get_exception_type_display()} on {inventory.product.sku}",
-            body=f"{inventory.product.sku} at {inventory.location.code}: {row.recommended_action}",
-        )
+        _notify_owner(row, inventory)
     audit.record(actor=actor, event_type=events.POLICY_EXCEPTION_CREATED, target=row, after=snapshot(row),
                  related=inventory)  # fmt: skip
     bus.publish_on_commit(events.POLICY_EXCEPTION_CREATED, policy_exception_id=row.pk, inventory_id=inventory.pk)
+    return row
+
+
+_STATUS_EVENTS = {
+    ExceptionStatus.IN_PROGRESS: events.POLICY_EXCEPTION_STARTED,
+    ExceptionStatus.RESOLVED: events.POLICY_EXCEPTION_RESOLVED,
+    ExceptionStatus.DISMISSED: events.POLICY_EXCEPTION_DISMISSED,
+    ExceptionStatus.OPEN: events.POLICY_EXCEPTION_REOPENED,
+}
+
+
+def _transition(row: InventoryPolicyException, *, to: str, actor, note: str) -> list[str]:
+    moves = EXCEPTION_TRANSITIONS[ExceptionStatus(row.status)]
+    if to not in moves:
+        raise InvalidStateTransition(
+            f"An exception cannot go from {row.status} to {to}.",
+            context={"from": row.status, "to": to, "allowed_actions": sorted(moves.values())},
+        )
+    if to in _CLOSED and not note:
+        message = "Say why the exception is closed."
+        raise ValidationFailed(message, fields={"resolution_note": [message]})
+    if (
+        to == ExceptionStatus.OPEN
+        and InventoryPolicyException.objects.filter(
+            inventory_id=row.inventory_id, exception_type=row.exception_type, status__in=EXCEPTION_ACTIVE_STATUSES
+        )
+        .exclude(pk=row.pk)
+        .exists()
+    ):
+        raise DuplicateEntity(f"This row already has an active {row.exception_type.replace('_', ' ')} exception.")
+    row.status = to
+    if to in _CLOSED:
+        row.resolved_by, row.resolved_at, row.resolution_note = actor, timezone.now(), note
+    else:  # a reopened exception is worked again from scratch
+        row.resolved_by, row.resolved_at = None, None
+    return ["status", "resolved_by", "resolved_at", "resolution_note"]
+
+
+@transaction.atomic
+def policy_exception_update(*, actor, exception: InventoryPolicyException, data: dict) -> InventoryPolicyException:
+    """Change an exception (API-INV-09). INV_W in change scope may change owner, due date, notes and
+    status; the owner only status and notes (ACC-04); anybody else 403. `status` moves along WF-61
+    (409 INVALID_STATE_TRANSITION with the allowed actions otherwise); resolving or dismissing needs
+    `resolution_note`. A new owner is notified. Emits planning.policy_exception.<started|resolved|
+    dismissed|reopened> for a status change, else .updated when anything changed."""
+    require_perm(actor, perms.VIEW_POLICY_EXCEPTION, exception)
+    # Only this row is locked: PostgreSQL cannot lock the nullable side of the owner join.
+    row = (
+        InventoryPolicyException.objects.select_for_update(of=("self",))
+        .select_related("inventory__product", "inventory__location", "owner")
+        .get(pk=exception.pk)
+    )
+    if not _may_change(actor, row):
+        if row.owner_id != actor.pk:
+            raise PermissionDenied()
+        extra = sorted(set(data) - OWNER_FIELDS)
+        if extra:
+            raise PermissionDenied(f"The owner may change only status and notes, not {', '.join(extra)}.")
+    before = snapshot(row)
+    changed: list[str] = []
+    status = data.get("status")
+    note = (data.get("resolution_note") or "").strip()
+    if status is not None and status != row.status:
+        changed += _transition(row, to=status, actor=actor, note=note)
+    elif note and note != row.resolution_note and row.status in _CLOSED:
+        row.resolution_note = note
+        changed.append("resolution_note")
+    for name in ("notes", "due_date"):
+        if name in data and data[name] != getattr(row, name):
+            setattr(row, name, data[name] if name != "notes" else (data[name] or ""))
+            changed.append(name)
+    new_owner = None
+    if "owner" in data and (data["owner"].pk if data["owner"] else None) != row.owner_id:
+        _owner_validate(data["owner"], row.inventory)
+        row.owner = new_owner = data["owner"]
+        changed.append("owner")
+    if not changed:
+        return row
+    validate_instance(row, exclude=["inventory", "owner", "resolved_by"])
+    row.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
+    notified = _notify_owner(row, row.inventory) if new_owner is not None else []
+    event = _STATUS_EVENTS[row.status] if "status" in changed else events.POLICY_EXCEPTION_UPDATED
+    audit.record(actor=actor, event_type=event, target=row, before=before, after=snapshot(row),
+                 related=row.inventory, metadata={"notified": [n.recipient_id for n in notified]})  # fmt: skip
+    bus.publish_on_commit(event, policy_exception_id=row.pk, inventory_id=row.inventory_id)
     return row
