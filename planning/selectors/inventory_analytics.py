@@ -14,6 +14,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from forecasting.series import add_months
 from genxsop.errors import NotFound, ValidationFailed
 from genxsop.filters import CommaCharFilter, CommaChoiceFilter, IdFilter, filter_queryset
 from planning.choices import EXCEPTION_ACTIVE_STATUSES, ExceptionSeverity, ExceptionStatus, ExceptionType
@@ -200,18 +201,13 @@ def inventory_assessment_scorecard(*, user) -> dict:
     })  # fmt: skip
 
 
-def _add_months(month: datetime.date, n: int) -> datetime.date:
-    index = month.year * 12 + month.month - 1 + n
-    return datetime.date(index // 12, index % 12 + 1, 1)
-
-
 def _demand(row: Inventory, today: datetime.date) -> tuple[float, float, str]:
     """FRM-17 daily demand of the row: mean, std and where they came from."""
     month = today.replace(day=1)
     monthly = list(
         DemandPlan.objects.filter(
             product_id=row.product_id, is_current=True, actual_qty__isnull=False,
-            period__gte=_add_months(month, -12), period__lt=month,
+            period__gte=add_months(month, -12), period__lt=month,
         )
         .values("period").annotate(total=Sum("actual_qty")).order_by("period").values_list("total", flat=True)
     )  # fmt: skip

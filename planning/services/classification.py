@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from forecasting.series import add_months
 from genxsop.services import require_perm
 from governance import audit, bus
 from planning import events
@@ -23,11 +24,6 @@ __all__ = ["abc_classes", "product_abc_classify"]
 A_SHARE = Decimal("0.80")
 B_SHARE = Decimal("0.95")
 TRAILING_MONTHS = 12
-
-
-def _month_shift(month: datetime.date, months: int) -> datetime.date:
-    index = month.year * 12 + month.month - 1 + months
-    return datetime.date(index // 12, index % 12 + 1, 1)
 
 
 def abc_classes(revenue: dict[int, Decimal]) -> dict[int, str]:
@@ -65,7 +61,7 @@ def product_abc_classify(*, actor=None, today: datetime.date | None = None) -> d
     if actor is not None:
         require_perm(actor, perms.CHANGE_PRODUCT)
     current_month = (today or timezone.localdate()).replace(day=1)
-    first, last = _month_shift(current_month, -TRAILING_MONTHS), _month_shift(current_month, -1)
+    first, last = add_months(current_month, -TRAILING_MONTHS), add_months(current_month, -1)
     actuals = dict(
         DemandPlan.objects.filter(is_current=True, period__gte=first, period__lte=last, actual_qty__isnull=False)
         .values("product_id")
