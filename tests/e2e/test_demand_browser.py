@@ -63,7 +63,8 @@ def test_planner_submits_executive_approves_and_the_plan_becomes_read_only(page,
     # When they edit the forecast and submit the plan
     row.get_by_role("link", name="Edit SPK-1 Mar 2026").click()
     page.get_by_label("Forecast qty").fill("140")
-    page.get_by_role("button", name="Save changes").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save changes").click()
     assert page.get_by_role("status").filter(has_text="saved (version 2)").count() == 1
     assert page.get_by_role("button", name="Approve SPK-1 Mar 2026").count() == 0
     with page.expect_navigation():

@@ -95,7 +95,8 @@ def test_planner_generates_as_a_job_views_and_promotes_the_forecast(page, produc
     page.get_by_role("link", name="Forecasting").click()
     page.wait_for_url("**/forecasting/")
     page.locator("#fc-product").select_option(str(product.pk))
-    page.get_by_role("button", name="Open").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="Open").click()
     assert page.locator("#history-chart").count() == 1
     assert page.locator("#history-table tbody tr").count() == 24  # the default 24-month range
 
