@@ -357,6 +357,7 @@ class SopCycle(models.Model):
             ("complete_sopcycle", "Complete an S&OP cycle"),
             ("override_sopcycle_gate", "Advance or complete an S&OP cycle past a failed gate"),
             ("skip_sopcycle_step", "Skip a step of an S&OP cycle"),
+            ("view_executive_scorecard", "Read a cycle's executive scorecard and meeting pack"),
         ]
         indexes = [models.Index(fields=["overall_status", "period"], name="ix_sop_cycles_status")]
         constraints = [

@@ -96,6 +96,32 @@ for _role in (R.EXECUTIVE, R.SUPPLY_PLANNER, R.INVENTORY_MANAGER, R.FINANCE_ANAL
     ROLE_PERMISSIONS[_role.value].add("planning.view_inventorypolicyexception")
 for _role in (R.SUPPLY_PLANNER, R.INVENTORY_MANAGER):
     ROLE_PERMISSIONS[_role.value].add("planning.change_inventorypolicyexception")
+# Inventory optimisation runs and policy recommendations (PLN-08/10): runs are INV_W only (read and write);
+# recommendations are read by inventory readers.
+for _role in (R.EXECUTIVE, R.SUPPLY_PLANNER, R.INVENTORY_MANAGER, R.FINANCE_ANALYST, R.SOP_COORDINATOR):
+    ROLE_PERMISSIONS[_role.value].add("planning.view_inventorypolicyrecommendation")
+for _role in (R.SUPPLY_PLANNER, R.INVENTORY_MANAGER):
+    ROLE_PERMISSIONS[_role.value].update([
+        "planning.view_inventorypolicyrun", "planning.add_inventorypolicyrun",
+        "planning.add_inventorypolicyrecommendation", "planning.change_inventorypolicyrecommendation",
+    ])  # fmt: skip
+# KPIs (ACC-06: every role reads, viewer included); EXEC keeps manual values, targets, definitions; EXEC_C refreshes.
+for _role in Role:
+    ROLE_PERMISSIONS[_role.value].update(["planning.view_kpimetric", "planning.view_kpidefinition"])
+ROLE_PERMISSIONS[R.EXECUTIVE.value].update(["planning.add_kpimetric", "planning.change_kpimetric",
+                                            "planning.delete_kpimetric", "planning.change_kpidefinition"])  # fmt: skip
+for _role in (R.EXECUTIVE, R.SOP_COORDINATOR):
+    ROLE_PERMISSIONS[_role.value].add("planning.refresh_kpimetric")
+# Production scheduling (§1.2, §1.3): read admin, exec, sup_pl, coord; sup_pl and coord generate and
+# resequence; exec, sup_pl and coord change slot status.
+for _role in (R.EXECUTIVE, R.SUPPLY_PLANNER, R.SOP_COORDINATOR):
+    ROLE_PERMISSIONS[_role.value].update(["planning.view_productionschedule",
+                                          "planning.set_status_productionschedule"])  # fmt: skip
+for _role in (R.SUPPLY_PLANNER, R.SOP_COORDINATOR):
+    ROLE_PERMISSIONS[_role.value].add("planning.add_productionschedule")
+# Executive scorecard and meeting pack (ACC-06: admin, exec, coord).
+for _role in (R.EXECUTIVE, R.SOP_COORDINATOR):
+    ROLE_PERMISSIONS[_role.value].add("governance.view_executive_scorecard")
 
 
 def role_group_name(role: str) -> str:

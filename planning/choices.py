@@ -216,3 +216,94 @@ EXCEPTION_TRANSITIONS = {
     _EX.RESOLVED: {_EX.OPEN: "reopen"},
     _EX.DISMISSED: {_EX.OPEN: "reopen"},
 }
+
+
+class PolicyRunStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+
+
+class PolicyRunMethod(models.TextChoices):
+    COVERAGE = "coverage", "Coverage"
+    STATISTICAL = "statistical", "Statistical"
+
+
+class RecommendationStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+    APPLIED = "applied", "Applied"
+
+
+class AppliedVia(models.TextChoices):
+    MANUAL = "manual", "Manual"
+    AUTO = "auto", "Auto"
+
+
+_R = RecommendationStatus
+# WF-60: action -> {from_status: to_status}. The high-impact guards (approve by someone other than the
+# generator; no apply of a pending high-impact row) are checked by the service on top of this map.
+RECOMMENDATION_TRANSITIONS: dict[str, dict[str, str]] = {
+    "regenerate": {_R.PENDING: _R.PENDING},
+    "approve": {_R.PENDING: _R.ACCEPTED},
+    "accept": {_R.PENDING: _R.ACCEPTED},
+    "apply": {_R.PENDING: _R.APPLIED, _R.ACCEPTED: _R.APPLIED},
+    "reject": {_R.PENDING: _R.REJECTED, _R.ACCEPTED: _R.REJECTED},
+    "auto_apply": {_R.PENDING: _R.APPLIED, _R.ACCEPTED: _R.APPLIED},
+}
+
+
+class KpiCategory(models.TextChoices):
+    DEMAND = "demand", "Demand"
+    SUPPLY = "supply", "Supply"
+    INVENTORY = "inventory", "Inventory"
+    SERVICE = "service", "Service"
+    FINANCIAL = "financial", "Financial"
+
+
+class KpiDirection(models.TextChoices):
+    HIGHER_IS_BETTER = "higher_is_better", "Higher is better"
+    LOWER_IS_BETTER = "lower_is_better", "Lower is better"
+    TARGET_RANGE = "target_range", "Target range"
+    CLOSEST_TO_ZERO = "closest_to_zero", "Closest to zero"
+
+
+class KpiTrend(models.TextChoices):
+    IMPROVING = "improving", "Improving"
+    DECLINING = "declining", "Declining"
+    STABLE = "stable", "Stable"
+
+
+class KpiStatus(models.TextChoices):
+    ON_TARGET = "on_target", "On target"
+    WARNING = "warning", "Warning"
+    CRITICAL = "critical", "Critical"
+    NO_TARGET = "no_target", "No target"
+
+
+class KpiSource(models.TextChoices):
+    COMPUTED = "computed", "Computed"
+    MANUAL = "manual", "Manual"
+    IMPORT = "import", "Import"
+
+
+class ScheduleStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    RELEASED = "released", "Released"
+    IN_PROGRESS = "in_progress", "In progress"
+    COMPLETED = "completed", "Completed"
+
+
+_PS = ScheduleStatus
+# WF-70, keyed by the target status because the API takes the status itself (API-PS-03).
+SCHEDULE_TRANSITIONS: dict[str, dict[str, str]] = {
+    _PS.DRAFT: {_PS.RELEASED: "release"},
+    _PS.RELEASED: {_PS.DRAFT: "unrelease", _PS.IN_PROGRESS: "start"},
+    _PS.IN_PROGRESS: {_PS.COMPLETED: "complete"},
+    _PS.COMPLETED: {},
+}
+# Regeneration replaces every slot; refused once work has started on any of them (409 IN_USE).
+SCHEDULE_STARTED_STATUSES = (_PS.IN_PROGRESS, _PS.COMPLETED)
+# Resequencing moves only slots that have not started.
+SCHEDULE_MOVABLE_STATUSES = (_PS.DRAFT, _PS.RELEASED)

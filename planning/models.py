@@ -9,6 +9,7 @@ from django.db.models import F, Q
 from genxsop.scoping import ObjectScopedModel, ScopedQuerySet
 from planning.choices import (
     AbcClass,
+    AppliedVia,
     BatchChannel,
     BatchOperation,
     BatchStatus,
@@ -16,15 +17,24 @@ from planning.choices import (
     ExceptionStatus,
     ExceptionType,
     InventoryStatus,
+    KpiCategory,
+    KpiDirection,
+    KpiSource,
+    KpiStatus,
+    KpiTrend,
     LocationType,
     OutboundKind,
     OutboundStatus,
     PlanSource,
     PlanStatus,
+    PolicyRunMethod,
+    PolicyRunStatus,
     PolicySource,
     ProductStatus,
+    RecommendationStatus,
     ScenarioStatus,
     ScenarioType,
+    ScheduleStatus,
     SnapshotSource,
 )
 
@@ -170,6 +180,10 @@ DEFAULT_LOCATION_CODE = "Main"
 
 def _qty(**kwargs):
     return models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(0)], **kwargs)
+
+
+def _new_run_id() -> str:
+    return str(uuid.uuid4())
 
 
 def _user_fk(related_name: str):
@@ -609,6 +623,47 @@ class OutboundMessage(models.Model):
         return f"{self.kind} {self.message_id}"
 
 
+class InventoryPolicyRun(models.Model):
+    """One optimisation run over the inventory rows in scope: its parameters, counts and per-row results (PLN-08)."""
+
+    run_id = models.CharField(max_length=64, unique=True, default=_new_run_id, editable=False)
+    status = models.CharField(max_length=20, choices=PolicyRunStatus.choices, default=PolicyRunStatus.RUNNING)
+    product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    location = models.CharField(max_length=50, blank=True, default="")
+    method = models.CharField(max_length=20, choices=PolicyRunMethod.choices, default=PolicyRunMethod.COVERAGE)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Decimals are stored as strings so that the parameters read back exactly as they were given.
+    parameters = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, default="")
+    processed_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    skipped_count = models.PositiveIntegerField(default=0)
+    exception_count = models.PositiveIntegerField(default=0)
+    request_id = models.CharField(max_length=64, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "inventory_policy_runs"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="ix_policy_runs_status"),
+            models.Index(fields=["requested_by", "created_at"], name="ix_policy_runs_requester"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=PolicyRunStatus.values), name="ck_policy_runs_status"),
+            models.CheckConstraint(
+                condition=Q(processed_count__gte=0, updated_count__gte=0, skipped_count__gte=0, exception_count__gte=0),
+                name="ck_policy_runs_counts",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.run_id
+
+
 class InventoryPolicyException(ObjectScopedModel, models.Model):
     """A stockout, excess or data-quality risk on one inventory row, with an owner and a due date (PLN-09)."""
 
@@ -626,6 +681,9 @@ class InventoryPolicyException(ObjectScopedModel, models.Model):
     resolved_by = _user_fk("+")
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution_note = models.TextField(blank=True, default="")
+    run = models.ForeignKey(
+        InventoryPolicyRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="exceptions"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -724,3 +782,224 @@ class Scenario(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class InventoryPolicyRecommendation(ObjectScopedModel, models.Model):
+    """A proposed safety stock / reorder point / max for one inventory row, decided under maker-checker (PLN-10,
+    WF-60)."""
+
+    scope_category_path = "inventory__product__category"
+    scope_location_path = "inventory__location"
+
+    inventory = models.ForeignKey(Inventory, on_delete=models.CASCADE, related_name="recommendations")
+    recommended_safety_stock = _qty()
+    recommended_reorder_point = _qty()
+    recommended_max_stock = _qty(null=True, blank=True)
+    current_safety_stock = _qty(null=True, blank=True)
+    current_reorder_point = _qty(null=True, blank=True)
+    current_max_stock = _qty(null=True, blank=True)
+    impact_pct = models.DecimalField(max_digits=8, decimal_places=2, default=0, validators=[MinValueValidator(0)])
+    high_impact = models.BooleanField(default=False)
+    confidence_score = models.DecimalField(
+        max_digits=5, decimal_places=4, default=Decimal("0.7000"),
+        validators=[MinValueValidator(0), MaxValueValidator(1)],
+    )  # fmt: skip
+    rationale = models.TextField()
+    signals = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=20, choices=RecommendationStatus.choices, default=RecommendationStatus.PENDING)
+    decision_notes = models.TextField(blank=True, default="")
+    generated_by = _user_fk("+")
+    accepted_by = _user_fk("+")
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    decided_by = _user_fk("+")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    applied_by = _user_fk("+")
+    applied_at = models.DateTimeField(null=True, blank=True)
+    applied_via = models.CharField(max_length=10, choices=AppliedVia.choices, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        db_table = "inventory_policy_recommendations"
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="ix_policy_recs_status"),
+            models.Index(fields=["inventory", "status"], name="ix_policy_recs_inventory"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=RecommendationStatus.values), name="ck_policy_recs_status"),
+            models.CheckConstraint(
+                condition=Q(applied_via__in=[*AppliedVia.values, ""]), name="ck_policy_recs_applied_via"
+            ),
+            models.CheckConstraint(
+                condition=Q(recommended_safety_stock__gte=0, recommended_reorder_point__gte=0, impact_pct__gte=0)
+                & _nonneg_or_null("recommended_max_stock"),
+                name="ck_policy_recs_nonneg",
+            ),
+            models.CheckConstraint(
+                condition=Q(confidence_score__gte=0, confidence_score__lte=1), name="ck_policy_recs_confidence"
+            ),
+            models.CheckConstraint(
+                condition=Q(recommended_reorder_point__gte=F("recommended_safety_stock")),
+                name="ck_policy_recs_order",
+                violation_error_message="The recommended reorder point cannot be below the recommended safety stock.",
+            ),
+            models.UniqueConstraint(
+                fields=["inventory"],
+                condition=Q(status=RecommendationStatus.PENDING),
+                name="uq_policy_recs_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"recommendation {self.pk} on {self.inventory_id}"
+
+
+class KpiDefinition(models.Model):
+    """What a KPI means: its unit, direction, target and alert thresholds (PLN-12, FRM-36/37).
+
+    One set of thresholds serves the KPI pages, the dashboard and the alerts.
+    """
+
+    code = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+    category = models.CharField(max_length=20, choices=KpiCategory.choices)
+    unit = models.CharField(max_length=20, blank=True, default="")
+    direction = models.CharField(max_length=20, choices=KpiDirection.choices, default=KpiDirection.HIGHER_IS_BETTER)
+    target = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    target_low = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    target_high = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    warning_threshold_pct = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("10"))
+    critical_threshold_pct = models.DecimalField(max_digits=6, decimal_places=2, default=Decimal("20"))
+    is_computed = models.BooleanField(default=False)
+    description = models.TextField(blank=True, default="")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "kpi_definitions"
+        ordering = ["category", "code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(category__in=KpiCategory.values), name="ck_kpi_defs_category"),
+            models.CheckConstraint(condition=Q(direction__in=KpiDirection.values), name="ck_kpi_defs_direction"),
+            models.CheckConstraint(
+                condition=(
+                    Q(target_low__isnull=True) | Q(target_high__isnull=True) | Q(target_low__lte=F("target_high"))
+                )
+                & (~Q(direction=KpiDirection.TARGET_RANGE) | Q(target_low__isnull=False, target_high__isnull=False)),
+                name="ck_kpi_defs_range",
+                violation_error_message="A target range needs a low and a high bound, low not above high.",
+            ),
+            models.CheckConstraint(
+                condition=Q(warning_threshold_pct__gt=0, critical_threshold_pct__gte=F("warning_threshold_pct")),
+                name="ck_kpi_defs_thresholds",
+                violation_error_message="Thresholds must satisfy 0 < warning ≤ critical.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class KpiMetric(models.Model):
+    """The value of one KPI for one month, computed from data or entered by hand (PLN-13, FRM-36/38)."""
+
+    metric_name = models.CharField(max_length=100)
+    metric_category = models.CharField(max_length=20, choices=KpiCategory.choices)
+    period = models.DateField()
+    value = models.DecimalField(max_digits=12, decimal_places=4)
+    target = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    previous_value = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    variance = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    variance_pct = models.DecimalField(max_digits=10, decimal_places=4, null=True, blank=True)
+    trend = models.CharField(max_length=20, choices=KpiTrend.choices, null=True, blank=True)
+    status = models.CharField(max_length=20, choices=KpiStatus.choices, default=KpiStatus.NO_TARGET)
+    unit = models.CharField(max_length=20, blank=True, default="")
+    source = models.CharField(max_length=20, choices=KpiSource.choices, default=KpiSource.MANUAL)
+    inputs = models.JSONField(default=dict, blank=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    created_by = _user_fk("+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "kpi_metrics"
+        ordering = ["-period", "metric_name"]
+        permissions = [("refresh_kpimetric", "Recompute KPIs from data")]
+        indexes = [
+            models.Index(fields=["metric_category", "period"], name="ix_kpi_metrics_category"),
+            models.Index(fields=["period"], name="ix_kpi_metrics_period"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["metric_name", "period"],
+                name="uq_kpi_metrics_name_period",
+                violation_error_message="This KPI already has a value for this period.",
+            ),
+            models.CheckConstraint(condition=Q(metric_category__in=KpiCategory.values), name="ck_kpi_metrics_category"),
+            models.CheckConstraint(
+                condition=Q(trend__isnull=True) | Q(trend__in=KpiTrend.values), name="ck_kpi_metrics_trend"
+            ),
+            models.CheckConstraint(condition=Q(status__in=KpiStatus.values), name="ck_kpi_metrics_status"),
+            models.CheckConstraint(condition=Q(source__in=KpiSource.values), name="ck_kpi_metrics_source"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.metric_name} {self.period:%Y-%m}"
+
+
+class ProductionSchedule(ObjectScopedModel, models.Model):
+    """One production slot of a supply plan on a workcenter, line and shift (PLN-14, FRM-33, WF-70)."""
+
+    scope_category_path = "product__category"
+    scope_location_path = "supply_plan__location"
+
+    supply_plan = models.ForeignKey(SupplyPlan, on_delete=models.CASCADE, related_name="schedule_slots")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="+")
+    period = models.DateField()
+    workcenter = models.CharField(max_length=50, default="WC-1")
+    line = models.CharField(max_length=50, default="Line-1")
+    shift = models.CharField(max_length=20, default="Shift-A")
+    sequence_order = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    planned_qty = _qty(default=0)
+    planned_start_at = models.DateTimeField()
+    planned_end_at = models.DateTimeField()
+    status = models.CharField(max_length=20, choices=ScheduleStatus.choices, default=ScheduleStatus.DRAFT)
+    created_by = _user_fk("+")
+    released_by = _user_fk("+")
+    released_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ScopedQuerySet.as_manager()
+
+    class Meta:
+        db_table = "production_schedules"
+        ordering = ["period", "supply_plan_id", "sequence_order"]
+        permissions = [("set_status_productionschedule", "Change the status of production schedule slots")]
+        indexes = [
+            models.Index(fields=["product", "period"], name="ix_production_sched_product"),
+            models.Index(fields=["workcenter", "line", "shift"], name="ix_production_sched_resource"),
+            models.Index(fields=["status"], name="ix_production_sched_status"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["supply_plan", "sequence_order"],
+                name="uq_production_schedules_sequence",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ScheduleStatus.values), name="ck_production_schedules_status"
+            ),
+            models.CheckConstraint(
+                condition=Q(planned_end_at__gt=F("planned_start_at")), name="ck_production_schedules_time"
+            ),
+            models.CheckConstraint(
+                condition=Q(planned_qty__gte=0, sequence_order__gte=1), name="ck_production_schedules_qty"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"slot {self.sequence_order} of supply plan {self.supply_plan_id}"

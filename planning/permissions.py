@@ -47,3 +47,23 @@ APPROVE_SCENARIO = "planning.approve_scenario"  # approve, reject, designate / u
 # Inventory policy exceptions (PLN-09): inventory readers read; INV_W (and the owner) work them.
 VIEW_POLICY_EXCEPTION = "planning.view_inventorypolicyexception"
 CHANGE_POLICY_EXCEPTION = "planning.change_inventorypolicyexception"
+# Inventory optimisation runs (PLN-08): INV_W runs and lists them (§1.2 "list optimisation runs").
+VIEW_POLICY_RUN = "planning.view_inventorypolicyrun"
+ADD_POLICY_RUN = "planning.add_inventorypolicyrun"
+# Policy recommendations (PLN-10, WF-60): inventory readers read; INV_W generates, approves, decides, auto-applies.
+VIEW_POLICY_RECOMMENDATION = "planning.view_inventorypolicyrecommendation"
+ADD_POLICY_RECOMMENDATION = "planning.add_inventorypolicyrecommendation"  # generate
+CHANGE_POLICY_RECOMMENDATION = "planning.change_inventorypolicyrecommendation"  # approve, decide, auto-apply
+# KPIs (PLN-12/13): every role reads; EXEC records manual values, targets and definitions; EXEC_C refreshes.
+VIEW_KPI_METRIC = "planning.view_kpimetric"
+VIEW_KPI_DEFINITION = "planning.view_kpidefinition"
+ADD_KPI_METRIC = "planning.add_kpimetric"
+CHANGE_KPI_METRIC = "planning.change_kpimetric"  # edit manual values, set targets
+DELETE_KPI_METRIC = "planning.delete_kpimetric"
+CHANGE_KPI_DEFINITION = "planning.change_kpidefinition"
+REFRESH_KPI = "planning.refresh_kpimetric"
+# Production scheduling (PLN-14, WF-70): read admin/exec/sup_pl/coord; generate and resequence SUP_W-ish
+# (sup_pl, coord); slot status PS_EXEC (exec, sup_pl, coord).
+VIEW_PRODUCTION_SCHEDULE = "planning.view_productionschedule"
+ADD_PRODUCTION_SCHEDULE = "planning.add_productionschedule"  # generate, resequence
+SET_PRODUCTION_SCHEDULE_STATUS = "planning.set_status_productionschedule"

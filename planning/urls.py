@@ -2,7 +2,17 @@
 
 from django.urls import path
 
-from planning import scenario_urls, views, views_history, views_integrations, views_inventory, views_io, views_supply
+from planning import (
+    kpi_urls,
+    production_urls,
+    scenario_urls,
+    views,
+    views_history,
+    views_integrations,
+    views_inventory,
+    views_io,
+    views_supply,
+)
 from planning.views_plans import plan_urlpatterns
 
 app_name = "planning"
@@ -29,4 +39,6 @@ urlpatterns = [
     *views_integrations.urlpatterns,
     *views_io.urlpatterns,
     *scenario_urls.urlpatterns,
+    *kpi_urls.urlpatterns,
+    *production_urls.urlpatterns,
 ]

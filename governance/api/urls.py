@@ -3,7 +3,7 @@
 from django.urls import re_path
 
 from genxsop.api.routers import OptionalSlashRouter
-from governance.api import audit_views, auth_views, cycle_urls, publication_urls, readiness_urls
+from governance.api import audit_views, auth_views, cycle_urls, publication_urls, readiness_urls, scorecard_urls
 from governance.api import collaboration_views as cv
 from governance.api.comment_views import CommentDetailView, CommentListView
 from governance.api.evidence_views import EvidencePackView
@@ -50,6 +50,7 @@ urlpatterns = [
     ),
     re_path(r"^audit/chain/verify/?$", audit_views.AuditChainVerifyView.as_view(), name="audit-chain-verify"),
     re_path(r"^governance/evidence-pack/?$", EvidencePackView.as_view(), name="evidence-pack"),
+    *scorecard_urls.urlpatterns,
     *cycle_urls.urlpatterns,
     *readiness_urls.urlpatterns,
     *publication_urls.urlpatterns,

@@ -9,6 +9,7 @@ from tests.platform.matrix import (
     audit,
     collaboration,
     cycles,
+    dashboard,
     evidence,
     forecasting_accuracy,
     forecasting_consensus,
@@ -17,11 +18,16 @@ from tests.platform.matrix import (
     integrations,
     inventory,
     io,
+    kpi,
+    optimization,
+    production,
     publications,
     readiness,
     scenarios,
+    scorecard,
     supply,
 )
 
 AREAS = [supply, inventory, integrations, io, forecasting_runs, forecasting_jobs, forecasting_consensus,
-         forecasting_accuracy, audit, collaboration, evidence, cycles, readiness, publications, scenarios]  # fmt: skip
+         forecasting_accuracy, audit, collaboration, evidence, cycles, readiness, publications, scenarios,
+         optimization, production, kpi, dashboard, scorecard]  # fmt: skip

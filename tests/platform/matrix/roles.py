@@ -23,3 +23,8 @@ PUB = OPS  # admin, executive, sop_coordinator (EXEC_C)
 SCN_R = frozenset({Role.ADMIN, Role.EXECUTIVE, Role.DEMAND_PLANNER, Role.SUPPLY_PLANNER, Role.FINANCE_ANALYST,
                    Role.SOP_COORDINATOR})  # fmt: skip
 __all__ += ["COORD", "EXEC", "PUB", "SCN_R"]
+# Production scheduling (§1.2/§1.3): read PS_R; status changes PS_EXEC; generate and resequence SUP_W.
+PS_R = frozenset({Role.ADMIN, Role.EXECUTIVE, Role.SUPPLY_PLANNER, Role.SOP_COORDINATOR})
+PS_EXEC = PS_R
+EXEC_C = OPS  # admin, executive, sop_coordinator: KPI refresh, executive scorecard, meeting pack
+__all__ += ["EXEC_C", "PS_EXEC", "PS_R"]

@@ -1,0 +1,3 @@
+"""Dashboard routes (API-DASH-01…05)."""
+
+urlpatterns: list = []

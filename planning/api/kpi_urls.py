@@ -1,0 +1,3 @@
+"""KPI routes (API-KPI-01…14)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Production scheduling routes (API-PS-01…05)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Console routes of the KPI Dashboard (UI-13)."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Console routes of Production Scheduling (UI-06)."""
+
+urlpatterns: list = []
