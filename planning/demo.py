@@ -30,7 +30,16 @@ from governance.choices import Role, Source
 from governance.models import ApiToken, AuditEvent, User
 from governance.services import api_token_create, user_create
 from governance.services.scopes import user_scopes, user_scopes_set
-from planning import demo_check, demo_exceptions, demo_plans, demo_scenarios, events
+from planning import (
+    demo_check,
+    demo_exceptions,
+    demo_kpis,
+    demo_optimization,
+    demo_plans,
+    demo_production,
+    demo_scenarios,
+    events,
+)
 from planning.choices import LocationType, ProductStatus
 from planning.demo_series import DEFAULT_PATTERN, PATTERNS
 from planning.models import Category, DemandPlan, Location, Product
@@ -288,8 +297,11 @@ def load(*, seed: int | None = None, anchor: datetime.date | None = None, reset:
         _load_forecasts(report, admin)
         demo_scenarios.load_into(report)  # DEMO-10, over the finished plans
         demo_exceptions.load_into(report, actor=admin)  # DEMO-09: critical rows have owned exceptions
+        demo_optimization.load_into(report, actor=admin)  # an optimisation run and pending recommendations
+        demo_production.load_into(report, actor=admin)  # production slots of approved supply plans
         demo_governance.load_history(report)  # DEMO-11: the six completed cycles before the anchor
         demo_cycles.load_active_cycle(report, reset=reset)
+        demo_kpis.load_into(report, actor=admin)  # FRM-38 over the closed months of the history, last
         report.checks = demo_check.run(anchor=report.anchor, product_skus=[p.sku for p in PRODUCTS],
                                        generated=generated)  # fmt: skip
     # Publishing commits its readiness evaluation in a transaction of its own (GOV-63), so the weekly
@@ -359,6 +371,9 @@ def _reset_content(report: DemoReport) -> None:
 
     demo_governance.reset_into(report, actor=admin)  # before the plans and products its items refer to
     demo_scenarios.reset_into(report, actor=admin)
+    demo_kpis.reset_into(report, actor=admin)
+    demo_production.reset_into(report, actor=admin)
+    demo_optimization.reset_into(report, actor=admin)
     for kind, n in forecasting_demo.delete_demo_forecasts(ids, actor=admin).items():
         report.deleted[kind] = n
     for kind, n in demo_plans.delete_demo_content(ids, actor=admin).items():

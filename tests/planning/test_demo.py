@@ -50,7 +50,7 @@ def wipe() -> None:
         ForecastRun,
     )
     from governance.models import ActionItem, Decision, Publication, ReadinessEvaluation, SopCycle
-    from planning.models import OutboundMessage, Scenario
+    from planning.models import InventoryPolicyRun, KpiMetric, OutboundMessage, ProductionSchedule, Scenario
 
     audit_log_reset()  # the append-only triggers refuse a plain DELETE
     Comment.objects.all().delete()
@@ -60,6 +60,8 @@ def wipe() -> None:
         model.objects.all().delete()
     ForecastConsensus.objects.filter(is_current=False).delete()
     for model in (ForecastAccuracyPoint, ForecastAnomaly, ForecastConsensus, Forecast, ForecastRun, ForecastJob):
+        model.objects.all().delete()
+    for model in (KpiMetric, ProductionSchedule, InventoryPolicyRun):
         model.objects.all().delete()
     for model in (InventorySnapshot, Inventory, SupplyPlan, DemandPlan, Product):
         model.objects.all().delete()
