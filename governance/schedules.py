@@ -87,6 +87,7 @@ SCHEDULES = [
         cron_setting_time("FORECAST_NIGHTLY_CRON"),
         enabled=setting_flag("FORECAST_NIGHTLY_ENABLED"),
     ),
+    DailySchedule("planning.refresh_kpis", "planning.tasks.refresh_kpis", cron_setting_time("KPI_REFRESH_CRON")),
     DailySchedule("forecasting.accuracy_refresh", "forecasting.tasks_accuracy.nightly_accuracy_refresh", time(2, 45)),
     # Owners of open action items past due get one reminder per item per day (GOV-13, idempotent).
     DailySchedule("governance.notify_overdue_action_items", "governance.tasks.notify_overdue_action_items", time(6, 0)),

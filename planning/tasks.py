@@ -30,3 +30,12 @@ def capture_month_end_snapshots() -> dict | None:
 def classify_products() -> dict:
     """FRM-41: the nightly ABC classification from the last 12 closed months of actuals."""
     return product_abc_classify(actor=None)
+
+
+@job
+def refresh_kpis(period_from: str | None = None, period_to: str | None = None) -> dict:
+    """FRM-38: recompute the computed KPIs; nightly over the last three closed months, or the range an
+    on-demand refresh of more than three months queued (API-KPI-13)."""
+    from planning.services.kpis import kpi_refresh
+
+    return kpi_refresh(actor=None, period_from=period_from, period_to=period_to)

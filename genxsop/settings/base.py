@@ -456,6 +456,12 @@ SOP_GATE_FORECAST_COVERAGE_PCT = env_int("SOP_GATE_FORECAST_COVERAGE_PCT", 90, m
 SOP_GATE_INVENTORY_MAX_AGE_HOURS = env_int("SOP_GATE_INVENTORY_MAX_AGE_HOURS", 72, minimum=1)
 # Inventory working capital (FRM-12): annual carrying cost as a % of the inventory value.
 INVENTORY_CARRYING_RATE_PCT = env_int("INVENTORY_CARRYING_RATE_PCT", 18, minimum=0, maximum=100)
+# Policy recommendations (FRM-09): a change of the reorder point by at least this % is high-impact (maker-checker).
+INVENTORY_HIGH_IMPACT_PCT = env_int("INVENTORY_HIGH_IMPACT_PCT", 20, minimum=1, maximum=1000)
+# Production scheduling (FRM-33): the start hour of each shift in the planning time zone.
+SHIFT_START_HOURS = env_json("SHIFT_START_HOURS", {"Shift-A": 6, "Shift-B": 14, "Shift-C": 22})
+# KPI refresh (FRM-38): nightly over the last three closed months.
+KPI_REFRESH_CRON = env_daily_cron("KPI_REFRESH_CRON", "30 3 * * *")
 Q_WORKERS = env_int("Q_WORKERS", 2, minimum=1, maximum=32)
 _q_timeout = FORECAST_JOB_TIMEOUT_SECONDS + 60
 Q_CLUSTER = {
