@@ -58,11 +58,11 @@ SIDE_BY_SIDE = {
     ("Impacts", "Revenue impact"): ["$0", "+$300"],
     ("Impacts", "Margin impact"): ["$0", "+$120"],
     ("Impacts", "Inventory impact"): ["\u2212$245", "\u2212$198"],
-    ("Impacts", "Service level impact"): ["-12.6%", "-9.0%"],
+    ("Impacts", "Service level impact"): ["\u221212.6%", "\u22129.0%"],
     ("Trade-off", "Carrying cost"): ["$0", "$0"],
     ("Trade-off", "Stockout penalty"): ["$102", "$83"],
     ("Trade-off", "Working capital Δ"): ["\u2212$245", "\u2212$198"],
-    ("Trade-off", "Composite score"): ["-5.64", "-4.03"],
+    ("Trade-off", "Composite score"): ["\u22125.64", "\u22124.03"],
     ("Trade-off", "Open inventory exceptions"): ["0", "0"],
     ("Trade-off", "High-risk exceptions"): ["0", "0"],
     # A - B: demand 220 - 200, supply 168 - 142.8, value 222 - 175.2, service 90 - 86.4, composite -4.03 + 5.64.
