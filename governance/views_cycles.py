@@ -27,6 +27,7 @@ from governance.choices import (
     DecisionCategory,
 )
 from governance.permissions import ADD_SOP_CYCLE, CHANGE_SOP_CYCLE, VIEW_SOP_CYCLE
+from governance.scorecard import executive_board
 from governance.services import action_items as action_item_services
 from governance.services import cycles as cycle_services
 from governance.services import decisions as decision_services
@@ -268,6 +269,8 @@ class CycleDetailView(ConsolePermissionMixin, TemplateView):
             owners=_owner_choices(),
             history=list(selectors.audit_history(user=user, target_type="sop_cycle", target_id=cycle.pk)[:50]),
             min_justification=cycle_services.MIN_JUSTIFICATION,
+            # UI-11 Executive Service/Cost/Cash board: EXEC_C only, hidden for every other role.
+            scorecard=executive_board(user=user, cycle=cycle),
             **comments_context(
                 user=user, entity_type="sop_cycle", entity_id=cycle.pk,
                 post_url=reverse("governance:cycle_comment", args=[cycle.pk]), form=kwargs.get("comment_form"),
