@@ -16,10 +16,13 @@ from planning.models import (
     DemandPlan,
     IntegrationBatch,
     Inventory,
+    InventoryPolicyRecommendation,
+    InventoryPolicyRun,
     InventorySnapshot,
     Location,
     OutboundMessage,
     Product,
+    ProductionSchedule,
     SupplyPlan,
 )
 
@@ -183,6 +186,28 @@ class InventorySnapshotAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_select_related = ["product", "location"]
 
 
+@admin.register(InventoryPolicyRun)
+class InventoryPolicyRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Optimisation runs, read-only: only a run (FRM-06) writes them."""
+
+    list_display = ["created_at", "run_id", "method", "status", "processed_count", "updated_count", "skipped_count",
+                    "exception_count", "requested_by"]  # fmt: skip
+    list_filter = ["status", "method"]
+    search_fields = ["run_id"]
+    list_select_related = ["requested_by"]
+
+
+@admin.register(InventoryPolicyRecommendation)
+class InventoryPolicyRecommendationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Policy recommendations, read-only: decisions go through maker-checker (WF-60) in the console or API."""
+
+    list_display = ["created_at", "inventory", "status", "high_impact", "impact_pct", "confidence_score",
+                    "generated_by", "accepted_by", "applied_via"]  # fmt: skip
+    list_filter = ["status", "high_impact", "applied_via"]
+    search_fields = ["inventory__product__sku", "inventory__location__code"]
+    list_select_related = ["inventory__product", "inventory__location", "generated_by", "accepted_by"]
+
+
 @admin.register(DemandPlan)
 class DemandPlanAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Live and history rows, read-only: plans change only through their lifecycle (WF-10) in the console or API."""
@@ -223,3 +248,14 @@ class OutboundMessageAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "message_id", "kind", "target_system", "status", "attempts", "acknowledged_at"]
     list_filter = ["status", "kind", "target_system"]
     search_fields = ["message_id", "external_reference"]
+
+
+@admin.register(ProductionSchedule)
+class ProductionScheduleAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Production slots, read-only: they change only by generation, status moves and resequencing (WF-70)."""
+
+    list_display = ["period", "supply_plan", "sequence_order", "workcenter", "line", "shift", "planned_qty",
+                    "planned_start_at", "status"]  # fmt: skip
+    list_filter = ["status", "workcenter", "line", "shift"]
+    search_fields = ["product__sku", "workcenter", "line"]
+    list_select_related = ["supply_plan", "product"]

@@ -1,4 +1,12 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _ensure_kpi_definitions(sender, **kwargs):
+    # FRM-37: the catalogue must exist after every migrate (a flush in tests empties the table).
+    from planning.kpi_catalogue import kpi_definitions_ensure
+
+    kpi_definitions_ensure()
 
 
 class PlanningConfig(AppConfig):
@@ -10,6 +18,7 @@ class PlanningConfig(AppConfig):
         from planning import entities, receivers  # noqa: F401
 
         entities.register()
+        post_migrate.connect(_ensure_kpi_definitions, sender=self, dispatch_uid="planning.kpi_definitions")
         _subscribe_inventory_refresh()
 
 

@@ -14,9 +14,12 @@ __all__ = [
     "Frame",
     "Scale",
     "bar_line_chart",
+    "kpi_band_chart",
     "line_chart",
     "month_range",
     "nice_ticks",
+    "share_bar",
+    "sparkline",
 ]
 
 
@@ -221,4 +224,132 @@ def bar_line_chart(months: list[datetime.date], bars: list[dict], line: dict, *,
               for m, c in zip(months, centres, strict=True)]  # fmt: skip
     chart.series.append({"key": line["key"], "label": line["label"], "segments": _segments(points),
                          "points": [p for p in points if p is not None]})  # fmt: skip
+    return chart
+
+
+def sparkline(values: list, *, width: int = 120, height: int = 32, pad: int = 3) -> dict:
+    """A small trend line (UI-03 KPI strip): `{"points", "last": {"x", "y"}, "width", "height"}`, with
+    None for fewer than two values. The y range is the values' own, so small moves stay visible."""
+    numbers = [_number(v) for v in values if v is not None]
+    if len(numbers) < 2:
+        return {"points": "", "last": None, "width": width, "height": height}
+    low, high = min(numbers), max(numbers)
+    x = Scale(0, len(numbers) - 1, pad, width - pad)
+    y = Scale(low, high, height - pad, pad)
+    coords = [(x(i), y(v)) for i, v in enumerate(numbers)]
+    return {"points": " ".join(f"{cx},{cy}" for cx, cy in coords), "last": {"x": coords[-1][0], "y": coords[-1][1]},
+            "width": width, "height": height}  # fmt: skip
+
+
+def share_bar(parts: list[dict], *, width: int = 240, height: int = 12) -> dict:
+    """One horizontal bar split by share (status distributions): each part {"key", "label", "value"} gets
+    `x`, `width` and `pct` (1 dp); parts of 0 are left out. An empty total gives no segments."""
+    total = sum(float(p["value"] or 0) for p in parts)
+    segments, x = [], 0.0
+    for part in parts:
+        value = float(part["value"] or 0)
+        if not total or not value:
+            continue
+        w = value / total * width
+        segments.append({**part, "x": round(x, 1), "width": round(w, 1), "pct": round(value / total * 100, 1)})
+        x += w
+    return {"segments": segments, "width": width, "height": height, "total": total}
+
+
+# Production scheduling (UI-06) --------------------------------------------------------------------
+
+
+def capacity_bar_chart(groups: list[dict], *, capacity_share, frame: Frame | None = None) -> Chart:
+    """One bar per schedule group ({"label", "value"}) on a quantity axis, and a horizontal reference
+    line at `capacity_share` (None: no line). A bar above the line marks a group planned beyond its share."""
+    frame = frame or Frame(height=260)
+    chart = Chart(frame=frame)
+    if not groups:
+        return chart
+    values = [_number(g["value"]) for g in groups]
+    share = _number(capacity_share)
+    y, chart.y_ticks = _y_axis(frame, [*values, share])
+    chart.baseline = y(0)
+    slot = (frame.x1 - frame.x0) / len(groups)
+    width = round(min(slot * 0.6, 80), 1)
+    every = max(1, math.ceil(len(groups) / 12))  # about twelve axis labels at most; the table has them all
+    for i, (group, value) in enumerate(zip(groups, values, strict=True)):
+        centre = round(frame.x0 + slot * (i + 0.5), 1)
+        top, bottom = sorted((y(value), y(0)))
+        over = share is not None and value > share
+        chart.bars.append({"key": "over" if over else "planned", "label": group["label"], "value": value, "index": i,
+                           "x": round(centre - width / 2, 1), "y": top, "width": width,
+                           "height": round(bottom - top, 1)})  # fmt: skip
+        if i % every == 0:
+            chart.x_labels.append({"x": centre, "y": frame.y0 + 18, "label": group["short"]})
+    if share is not None:
+        chart.marker = {"y": y(share), "x0": frame.x0, "x1": frame.x1, "value": share}
+    return chart
+
+
+def timeline_chart(rows: list[str], slots: list[dict], *, zone, row_height: int = 36,
+                   width: int = 720, left: int = 130) -> dict:  # fmt: skip
+    """A Gantt-style timeline: one lane per entry of `rows` (e.g. "WC-1 · Line-1") and one bar per slot
+    ({"row", "start", "end", "label", "status", "title"}; aware datetimes) across the time they span.
+    Day boundaries in `zone` (the planning time zone) are the vertical grid; at most about ten are labelled."""
+    top, bottom, right = 8, 34, 16
+    height = top + bottom + row_height * max(len(rows), 1)
+    out = {"width": width, "height": height, "x0": left, "x1": width - right, "y0": top, "y1": height - bottom,
+           "lane_width": width - right - left, "lanes": [], "bars": [], "ticks": []}  # fmt: skip
+    if not slots:
+        return out
+    first = min(s["start"] for s in slots).astimezone(zone)
+    last = max(s["end"] for s in slots).astimezone(zone)
+    day = first.replace(hour=0, minute=0, second=0, microsecond=0)
+    end_day = last.replace(hour=0, minute=0, second=0, microsecond=0)
+    if end_day < last:
+        end_day += datetime.timedelta(days=1)  # wall-clock arithmetic in the zone: midnight to midnight
+    t0, t1 = day.timestamp(), end_day.timestamp()
+    x = Scale(t0, t1, left, width - right)
+    days = []
+    while day <= end_day:
+        days.append(day)
+        day += datetime.timedelta(days=1)
+    every = max(1, math.ceil((len(days) - 1) / 10))
+    for i, d in enumerate(days):
+        out["ticks"].append({"x": x(d.timestamp()), "label": f"{d:%b} {d.day}" if i % every == 0 else ""})
+    index = {name: i for i, name in enumerate(rows)}
+    for i, name in enumerate(rows):
+        out["lanes"].append({"label": name, "y": top + i * row_height, "mid": top + i * row_height + row_height / 2,
+                             "height": row_height})  # fmt: skip
+    for s in slots:
+        lane = index[s["row"]]
+        x_start, x_end = x(s["start"].timestamp()), x(s["end"].timestamp())
+        out["bars"].append({**s, "x": x_start, "width": max(round(x_end - x_start, 1), 2),
+                            "y": top + lane * row_height + 6, "height": row_height - 12,
+                            "text_x": round((x_start + x_end) / 2, 1),
+                            "text_y": top + lane * row_height + row_height / 2})  # fmt: skip
+    return out
+
+
+def kpi_band_chart(months: list[datetime.date], values: dict, targets: dict, *, low=None, high=None,
+                   frame: Frame | None = None) -> Chart:  # fmt: skip
+    """UI-13 detail: a KPI's values over `months` against its target (a line, as targets may change from
+    month to month) or its target range (a shaded band from `low` to `high`). `values` and `targets`
+    map months to numbers; missing months leave gaps."""
+    band = [_number(low), _number(high)] if low is not None and high is not None else []
+    chart = line_chart(months, [{"key": "kpi", "label": "Value", "values": values},
+                                {"key": "target", "label": "Target", "values": targets}], frame=frame)  # fmt: skip
+    if not months:
+        return chart
+    if band:
+        # The y axis must hold the band too: rebuild it over values, targets and both bounds.
+        every = [_number(v) for v in [*values.values(), *targets.values()] if v is not None] + band
+        y, chart.y_ticks = _y_axis(chart.frame, every)
+        chart.baseline = y(0)
+        step = (chart.frame.x1 - chart.frame.x0) / max(len(months) - 1, 1)
+        xs = [round(chart.frame.x0 + i * step, 1) for i in range(len(months))]
+        for s, source in zip(chart.series, (values, targets), strict=True):
+            points = [None if (v := _number(source.get(m))) is None else {"x": x, "y": y(v), "month": m, "value": v}
+                      for m, x in zip(months, xs, strict=True)]  # fmt: skip
+            s["segments"], s["points"] = _segments(points), [p for p in points if p is not None]
+        top, bottom = y(band[1]), y(band[0])
+        chart.bars.append({"key": "band", "label": "Target range", "x": chart.frame.x0, "y": top,
+                           "width": chart.frame.x1 - chart.frame.x0, "height": round(bottom - top, 1),
+                           "low": band[0], "high": band[1]})  # fmt: skip
     return chart

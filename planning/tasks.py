@@ -19,11 +19,16 @@ def purge_integration_batches() -> int:
 def capture_month_end_snapshots() -> dict | None:
     """OPS-41 month close: on the first run after a month ends, snapshot every inventory row for that
     month. Scheduled daily, so a missed day (worker down on the 1st) catches up on the next run; once
-    the month has month-close snapshots, later runs leave them as the month ended."""
+    the month has month-close snapshots, later runs leave them as the month ended. The month rolled
+    over (GOV-42), so its KPIs are refreshed too (FRM-37): the stock KPIs need the snapshots just taken."""
+    from planning.services.kpis import kpi_refresh
+
     period = previous_month()
     if InventorySnapshot.objects.filter(period=period, source=SnapshotSource.MONTH_CLOSE).exists():
         return None
-    return inventory_snapshot_capture(actor=None, period=period)
+    result = inventory_snapshot_capture(actor=None, period=period)
+    result["kpis"] = kpi_refresh(actor=None, period_from=period, period_to=period)
+    return result
 
 
 @job

@@ -1,6 +1,9 @@
 """Console pages for inventory (UI-08 overview and stock): list with health and alerts, detail with
 history, edit and policy override. Reads through planning.selectors, writes through planning.services."""
 
+from decimal import Decimal
+from urllib.parse import urlencode
+
 from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect
@@ -22,11 +25,18 @@ from genxsop.services import require_perm
 from governance.selectors import audit_history
 from planning import permissions as perms
 from planning import selectors, services
-from planning.choices import EXCEPTION_TRANSITIONS, ExceptionStatus, InventoryStatus
+from planning.choices import (
+    EXCEPTION_TRANSITIONS,
+    ExceptionStatus,
+    InventoryStatus,
+    PolicyRunMethod,
+    RecommendationStatus,
+)
 from planning.forms import InventoryForm, InventoryOverrideForm, category_options
 from planning.selectors import inventory_analytics as analytics
 from planning.services import exceptions as exception_services
 from planning.services import inventory_analytics as frm
+from planning.services import optimization as optimization_services
 from planning.views import _history_rows
 
 ALERTS_SHOWN = 10
@@ -85,10 +95,14 @@ class InventoryListView(ListMixin, InventoryMixin, TemplateView):
         context["category_choices"] = category_options(selectors.category_list(user=user))
         context["location_choices"] = [(loc.code, loc.name) for loc in selectors.location_list(user=user)]
         context["rows"] = [{"row": row, **_write_flags(user, row)} for row in context["page"].object_list]
+        tabs = _visible_tabs(user)
         tab = self.request.GET.get("tab")
-        context["tab"] = tab if tab in ANALYTICS_TABS else "stock"
-        context["analytics_tabs"] = ANALYTICS_TABS.items()
-        if context["tab"] != "stock":
+        context["tab"] = tab if tab in tabs else "stock"
+        context["analytics_tabs"] = tabs.items()
+        context.update(_optimization_flags(user))
+        if context["tab"] == "stock":
+            context.update(_overview_context(user))
+        else:
             context.update(_analytics_context(self.request, context["tab"]))
         return context
 
@@ -96,6 +110,8 @@ class InventoryListView(ListMixin, InventoryMixin, TemplateView):
 # UI-08 tabs next to the stock grid; each reads only what it shows.
 ANALYTICS_TABS = {
     "stock": "Stock",
+    "runs": "Optimization Runs",
+    "recommendations": "Recommendations",
     "exceptions": "Exceptions",
     "rebalance": "Rebalance",
     "service": "Service Level",
@@ -144,6 +160,10 @@ def _service_level(request) -> dict:
 
 def _analytics_context(request, tab: str) -> dict:
     user = request.user
+    if tab == "runs":
+        return _runs_context(request)
+    if tab == "recommendations":
+        return _recommendations_context(request)
     if tab == "exceptions":
         if not user.has_perm(perms.VIEW_POLICY_EXCEPTION):
             return {"exceptions_hidden": True}
@@ -273,8 +293,239 @@ class InventoryOverrideView(InventoryWriteMixin, FormView):
         )
 
 
+# Optimisation runs and policy recommendations (UI-08 Stock actions, Optimization Runs, Recommendations) -------
+
+# Tabs that need more than reading inventory.
+_TAB_PERMISSIONS = {"runs": perms.VIEW_POLICY_RUN, "recommendations": perms.VIEW_POLICY_RECOMMENDATION}
+RUNS_SHOWN = 50
+RECOMMENDATIONS_SHOWN = 200
+FUNNEL_WIDTH = 240
+
+
+def _visible_tabs(user) -> dict:
+    return {key: label for key, label in ANALYTICS_TABS.items()
+            if key not in _TAB_PERMISSIONS or user.has_perm(_TAB_PERMISSIONS[key])}  # fmt: skip
+
+
+def _optimization_flags(user) -> dict:
+    return {
+        "can_run_optimization": user.has_perm(perms.ADD_POLICY_RUN),
+        "can_generate_recommendations": user.has_perm(perms.ADD_POLICY_RECOMMENDATION),
+        "can_auto_apply": user.has_perm(perms.CHANGE_POLICY_RECOMMENDATION),
+        "run_methods": PolicyRunMethod.choices,
+    }
+
+
+def _overview_context(user) -> dict:
+    """Control-tower cards and the recommendation funnel (FRM-14) above the stock grid."""
+    if not user.has_perm(perms.VIEW_POLICY_RECOMMENDATION):
+        return {}
+    summary = analytics.inventory_control_tower_summary(user=user)
+    stages = [("pending", "Pending"), ("accepted", "Accepted"), ("applied", "Applied"), ("rejected", "Rejected")]
+    counts = [summary[f"{key}_recommendations"] for key, _ in stages]
+    top = max(counts) or 1
+    funnel = [{"key": key, "label": label, "value": n, "y": i * 28, "width": round(n / top * FUNNEL_WIDTH, 1)}
+              for i, ((key, label), n) in enumerate(zip(stages, counts, strict=True))]  # fmt: skip
+    return {"control_tower": summary, "funnel": funnel, "funnel_height": len(funnel) * 28}
+
+
+def _runs_context(request) -> dict:
+    user = request.user
+    runs = analytics.policy_run_list(user=user, limit=RUNS_SHOWN)
+    out = {"runs": runs}
+    run_id = request.GET.get("run")
+    if run_id:
+        try:
+            run = analytics.policy_run_get(user=user, run_id=run_id)
+        except errors.NotFound as exc:
+            raise_page_error(exc)
+        out["run"] = run
+        out["run_parameters"] = sorted(run.parameters.items())
+        out["run_rows"] = run.result.get("rows", [])
+        out["run_exceptions"] = list(analytics.policy_exception_list(user=user).filter(run=run))
+    return out
+
+
+class AutoApplyForm(forms.Form):
+    min_confidence = forms.DecimalField(min_value=0, max_value=1, initial=Decimal("0.85"), decimal_places=4)
+    max_demand_pressure = forms.DecimalField(min_value=0, max_value=10, initial=Decimal("1.2"), decimal_places=4)
+    max_items = forms.IntegerField(min_value=1, max_value=1000, initial=100)
+    min_quality_score = forms.DecimalField(min_value=0, max_value=1, initial=Decimal("0.60"), decimal_places=4)
+
+
+def _recommendations_context(request) -> dict:
+    user = request.user
+    status = request.GET.get("status", "")
+    filters = {"status": status} if status in RecommendationStatus.values else {}
+    recs = list(analytics.policy_recommendation_list(user=user, filters=filters)[:RECOMMENDATIONS_SHOWN])
+    out = {
+        "recommendation_rows": [{"rec": rec, "actions": optimization_services.recommendation_allowed_actions(user, rec)}
+                                for rec in recs],
+        "recommendation_status_choices": RecommendationStatus.choices,
+        "recommendation_status": status,
+    }  # fmt: skip
+    if request.GET.get("preview") and user.has_perm(perms.CHANGE_POLICY_RECOMMENDATION):
+        form = AutoApplyForm(request.GET)
+        if form.is_valid():
+            preview = optimization_services.policy_recommendation_auto_apply(actor=user, dry_run=True,
+                                                                             **form.cleaned_data)  # fmt: skip
+            out.update(auto_preview=preview, auto_params=form.cleaned_data)
+        else:
+            out["auto_errors"] = form.errors
+    return out
+
+
+class PolicyRunForm(forms.Form):
+    method = forms.ChoiceField(choices=PolicyRunMethod.choices)
+    service_level_target = forms.DecimalField(min_value=Decimal("0.80"), max_value=Decimal("0.999"),
+                                              initial=Decimal("0.95"), decimal_places=4)  # fmt: skip
+    lead_time_days = forms.DecimalField(min_value=1, max_value=365, initial=14, decimal_places=2)
+    review_period_days = forms.DecimalField(min_value=1, max_value=90, initial=7, decimal_places=2)
+    moq_units = forms.DecimalField(min_value=0, required=False, decimal_places=2)
+    lot_size_units = forms.DecimalField(min_value=Decimal("0.01"), required=False, decimal_places=2)
+    capacity_max_units = forms.DecimalField(min_value=0, required=False, decimal_places=2)
+    lead_time_variability_days = forms.DecimalField(min_value=0, max_value=365, required=False, decimal_places=2)
+
+
+class GenerateForm(forms.Form):
+    min_confidence = forms.DecimalField(min_value=0, max_value=1, initial=Decimal("0.55"), decimal_places=4)
+    max_items = forms.IntegerField(min_value=1, max_value=500, initial=100)
+    enforce_quality_gate = forms.BooleanField(required=False, initial=True)
+    min_quality_score = forms.DecimalField(min_value=0, max_value=1, initial=Decimal("0.60"), decimal_places=4)
+
+
+def _form_error(request, form) -> None:
+    parts = [f"{name.replace('_', ' ')}: {' '.join(msgs)}" for name, msgs in form.errors.items()]
+    messages.error(request, "Not run. " + "; ".join(parts))
+
+
+class _OptimizationPostView(InventoryMixin, View):
+    http_method_names = ["post"]
+    back_tab = "stock"
+
+    def back(self, **query) -> str:
+        query = {"tab": self.back_tab, **query} if self.back_tab != "stock" else query
+        url = reverse("planning:inventory_list")
+        return f"{url}?{urlencode(query)}" if query else url
+
+    def call(self, fn, **kwargs):
+        try:
+            return fn(actor=self.request.user, **kwargs), None
+        except errors.SelfApprovalForbidden as error:
+            return None, error.message
+        except errors.DomainError as error:
+            raise_page_error(error)
+            return None, error.message
+
+
+class PolicyRunCreateView(_OptimizationPostView):
+    permission_required = perms.ADD_POLICY_RUN
+    back_tab = "runs"
+
+    def post(self, request):
+        form = PolicyRunForm(request.POST)
+        if not form.is_valid():
+            _form_error(request, form)
+            return redirect(reverse("planning:inventory_list"))
+        run, problem = self.call(optimization_services.policy_run_create, params=form.cleaned_data)
+        if problem:
+            messages.error(request, problem)
+            return redirect(reverse("planning:inventory_list"))
+        if run.status == "failed":
+            messages.error(request, f"Optimisation run failed: {run.error}")
+        else:
+            messages.success(request, f"Optimisation run completed: {run.processed_count} processed, "
+                                      f"{run.updated_count} updated, {run.skipped_count} skipped, "
+                                      f"{run.exception_count} exceptions.")  # fmt: skip
+        return redirect(self.back(run=run.run_id))
+
+
+class RecommendationGenerateView(_OptimizationPostView):
+    permission_required = perms.ADD_POLICY_RECOMMENDATION
+    back_tab = "recommendations"
+
+    def post(self, request):
+        form = GenerateForm(request.POST)
+        if not form.is_valid():
+            _form_error(request, form)
+            return redirect(reverse("planning:inventory_list"))
+        recs, problem = self.call(optimization_services.policy_recommendation_generate, **form.cleaned_data)
+        if problem:
+            messages.error(request, problem)
+        else:
+            messages.success(request, f"{len(recs)} recommendation{'s' if len(recs) != 1 else ''} generated.")
+        return redirect(self.back(status="pending"))
+
+
+class RecommendationAutoApplyView(_OptimizationPostView):
+    """Preview (a dry run shown on the Recommendations tab) or apply with the same guardrails."""
+
+    permission_required = perms.CHANGE_POLICY_RECOMMENDATION
+    back_tab = "recommendations"
+
+    def post(self, request):
+        form = AutoApplyForm(request.POST)
+        if not form.is_valid():
+            _form_error(request, form)
+            return redirect(reverse("planning:inventory_list"))
+        if request.POST.get("confirm") != "apply":
+            return redirect(self.back(preview=1, **{k: str(v) for k, v in form.cleaned_data.items()}))
+        out, problem = self.call(optimization_services.policy_recommendation_auto_apply, **form.cleaned_data)
+        if problem:
+            messages.error(request, problem)
+        else:
+            messages.success(request, f"{out['applied_count']} recommendation{'s' if out['applied_count'] != 1 else ''}"
+                                      f" applied automatically; {out['skipped_count']} skipped.")  # fmt: skip
+        return redirect(self.back(status="applied"))
+
+
+class RecommendationDecisionView(_OptimizationPostView):
+    """Approve, Accept & Apply or Reject one recommendation; the service enforces maker-checker."""
+
+    permission_required = perms.CHANGE_POLICY_RECOMMENDATION
+    back_tab = "recommendations"
+
+    def post(self, request, pk):
+        try:
+            rec = analytics.policy_recommendation_get(user=request.user, pk=pk)
+        except errors.NotFound as exc:
+            raise_page_error(exc)
+        action, notes = request.POST.get("action"), (request.POST.get("notes") or "").strip()[:2000]
+        if action == "approve":
+            done, problem = self.call(optimization_services.policy_recommendation_approve, recommendation=rec,
+                                      notes=notes)  # fmt: skip
+        elif action in ("apply", "reject"):
+            decision = "accepted" if action == "apply" else "rejected"
+            done, problem = self.call(optimization_services.policy_recommendation_decide, recommendation=rec,
+                                      decision=decision, apply_changes=True, notes=notes)  # fmt: skip
+        else:
+            done, problem = None, "Choose approve, apply or reject."
+        label = f"{rec.inventory.product.sku} at {rec.inventory.location.code}"
+        if problem:
+            messages.error(request, f"{label}: {problem}")
+        else:
+            messages.success(request, f"Recommendation for {label} {done.status}.")
+        return redirect(self.back(status=request.POST.get("status_filter", "")))
+
+
 urlpatterns = [
     path("inventory/", InventoryListView.as_view(), name="inventory_list"),
+    path("inventory/optimization/run/", PolicyRunCreateView.as_view(), name="inventory_run_create"),
+    path(
+        "inventory/recommendations/generate/",
+        RecommendationGenerateView.as_view(),
+        name="inventory_recommendations_generate",
+    ),
+    path(
+        "inventory/recommendations/auto-apply/",
+        RecommendationAutoApplyView.as_view(),
+        name="inventory_recommendations_auto_apply",
+    ),
+    path(
+        "inventory/recommendations/<int:pk>/decision/",
+        RecommendationDecisionView.as_view(),
+        name="inventory_recommendation_decision",
+    ),
     path("inventory/exceptions/<int:pk>/", PolicyExceptionUpdateView.as_view(), name="inventory_exception_update"),
     path("inventory/<int:pk>/", InventoryDetailView.as_view(), name="inventory_detail"),
     path("inventory/<int:pk>/edit/", InventoryEditView.as_view(), name="inventory_edit"),

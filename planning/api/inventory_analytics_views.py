@@ -48,8 +48,8 @@ class PolicyExceptionSerializer(serializers.Serializer):
     def get_owner_name(self, obj) -> str:
         return sel.display_name(obj.owner)
 
-    def get_run_id(self, obj) -> int | None:
-        return None
+    def get_run_id(self, obj) -> str | None:
+        return obj.run.run_id if obj.run_id else None
 
     def get_overdue(self, obj) -> bool:
         return bool(

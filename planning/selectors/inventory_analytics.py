@@ -17,15 +17,30 @@ from django.utils import timezone
 from forecasting.series import add_months
 from genxsop.errors import NotFound, ValidationFailed
 from genxsop.filters import CommaCharFilter, CommaChoiceFilter, IdFilter, filter_queryset
-from planning.choices import EXCEPTION_ACTIVE_STATUSES, ExceptionSeverity, ExceptionStatus, ExceptionType
+from planning.choices import (
+    EXCEPTION_ACTIVE_STATUSES,
+    AppliedVia,
+    ExceptionSeverity,
+    ExceptionStatus,
+    ExceptionType,
+    RecommendationStatus,
+)
 from planning.inventory_rules import product_daily_demand
-from planning.models import DemandPlan, Inventory, InventoryPolicyException, SupplyPlan
+from planning.models import (
+    DemandPlan,
+    Inventory,
+    InventoryPolicyException,
+    InventoryPolicyRecommendation,
+    InventoryPolicyRun,
+    SupplyPlan,
+)
 from planning.services import inventory_analytics as frm
 
 __all__ = [
     "PolicyExceptionFilterSet",
     "display_name",
     "inventory_assessment_scorecard",
+    "inventory_control_tower_summary",
     "inventory_data_quality",
     "inventory_escalations",
     "inventory_rebalance",
@@ -33,6 +48,10 @@ __all__ = [
     "inventory_working_capital",
     "policy_exception_get",
     "policy_exception_list",
+    "policy_recommendation_get",
+    "policy_recommendation_list",
+    "policy_run_get",
+    "policy_run_list",
 ]
 
 ZERO = Decimal("0")
@@ -62,7 +81,7 @@ class PolicyExceptionFilterSet(django_filters.FilterSet):
 
 def _exceptions(user) -> QuerySet[InventoryPolicyException]:
     return InventoryPolicyException.objects.for_user(user).select_related(
-        "inventory__product", "inventory__location", "owner"
+        "inventory__product", "inventory__location", "owner", "run"
     )
 
 
@@ -172,8 +191,7 @@ def inventory_rebalance(*, user, product_id=None, min_transfer_qty=Decimal("1.0"
 
 
 def inventory_assessment_scorecard(*, user) -> dict:
-    """FRM-16 over the rows and exceptions in scope. The recommendation checks answer no: policy
-    recommendations (PLN-10) are not recorded yet."""
+    """FRM-16 over the rows, exceptions and recommendations in scope."""
     rows = Inventory.objects.for_user(user).order_by()
     facts = rows.aggregate(
         ss=Count("pk", filter=Q(safety_stock__gt=0)),
@@ -192,13 +210,106 @@ def inventory_assessment_scorecard(*, user) -> dict:
             supply=Count("pk", filter=Q(exception_type__in=(ExceptionType.STOCKOUT_RISK, ExceptionType.EXCESS_RISK))),
         )
     )
+    live = Q(status__in=(RecommendationStatus.PENDING, RecommendationStatus.APPLIED))
+    recs = (
+        InventoryPolicyRecommendation.objects.for_user(user)
+        .order_by()
+        .aggregate(
+            pressure=Count("pk", filter=live & Q(signals__has_key="demand_pressure")),
+            quality=Count("pk", filter=live & Q(signals__has_key="quality_score")),
+            scored=Count("pk", filter=Q(confidence_score__isnull=False)),
+            decided=Count("pk", filter=Q(decided_by__isnull=False)),
+            noted=Count("pk", filter=~Q(decision_notes="")),
+            applied=Count("pk", filter=Q(status=RecommendationStatus.APPLIED)),
+        )
+    )
     return frm.assessment_scorecard({
         "Policy Logic": [facts["ss"] > 0, facts["rop"] > 0, facts["statuses"] >= 2],
-        "Forecast Integration": [False, False, False],
+        "Forecast Integration": [recs["pressure"] > 0, recs["quality"] > 0, recs["scored"] > 0],
         "Supply Constraints": [facts["max"] > 0, exc["active"] > 0, exc["supply"] > 0],
-        "Governance & Cadence": [exc["open"] > 0, False, False],
-        "Outcome KPIs": [False, facts["normal"] > 0, facts["off"] > 0],
+        "Governance & Cadence": [exc["open"] > 0, recs["decided"] > 0, recs["noted"] > 0],
+        "Outcome KPIs": [recs["applied"] > 0, facts["normal"] > 0, facts["off"] > 0],
     })  # fmt: skip
+
+
+def inventory_control_tower_summary(*, user, today: datetime.date | None = None,
+                                    now: datetime.datetime | None = None) -> dict:  # fmt: skip
+    """FRM-14 control-tower summary over the recommendations and exceptions in scope (two queries)."""
+    today, now = today or timezone.localdate(), now or timezone.now()
+    rs = RecommendationStatus
+    recs = (
+        InventoryPolicyRecommendation.objects.for_user(user)
+        .order_by()
+        .aggregate(
+            **{s: Count("pk", filter=Q(status=s)) for s in rs.values},
+            auto24=Count("pk", filter=Q(applied_via=AppliedVia.AUTO, applied_at__gte=now - datetime.timedelta(days=1))),
+        )
+    )
+    exc = (
+        InventoryPolicyException.objects.for_user(user)
+        .filter(status__in=EXCEPTION_ACTIVE_STATUSES)
+        .order_by()
+        .aggregate(active=Count("pk"), overdue=Count("pk", filter=Q(due_date__lt=today)))
+    )
+    decided = recs[rs.ACCEPTED] + recs[rs.APPLIED] + recs[rs.REJECTED]
+    rate = Decimal(0) if decided == 0 else Decimal(recs[rs.ACCEPTED] + recs[rs.APPLIED]) / decided * 100
+    pending, overdue = recs[rs.PENDING], exc["overdue"]
+    risk = "high" if pending > 50 or overdue > 20 else "medium" if pending > 20 or overdue > 5 else "low"
+    return {
+        "pending_recommendations": pending, "accepted_recommendations": recs[rs.ACCEPTED],
+        "applied_recommendations": recs[rs.APPLIED], "rejected_recommendations": recs[rs.REJECTED],
+        "acceptance_rate_pct": frm._q(rate, frm.ONE_DP), "autonomous_applied_24h": recs["auto24"],
+        "open_exceptions": exc["active"], "overdue_exceptions": overdue, "recommendation_backlog_risk": risk,
+    }  # fmt: skip
+
+
+class PolicyRecommendationFilterSet(django_filters.FilterSet):
+    """API-INV-11 filters."""
+
+    status = CommaChoiceFilter(choices=RecommendationStatus.choices)
+    inventory_id = IdFilter(field_name="inventory_id")
+    product_id = IdFilter(field_name="inventory__product_id")
+    location = CommaCharFilter(field_name="inventory__location__code", lookup_expr="in", label="Location code(s)")
+
+    class Meta:
+        model = InventoryPolicyRecommendation
+        fields = ["status"]
+
+
+def _recommendations(user) -> QuerySet[InventoryPolicyRecommendation]:
+    return InventoryPolicyRecommendation.objects.for_user(user).select_related(
+        "inventory__product", "inventory__location", "generated_by", "accepted_by", "decided_by", "applied_by"
+    )
+
+
+def policy_recommendation_list(*, user, filters: dict | None = None) -> QuerySet[InventoryPolicyRecommendation]:
+    """Recommendations on the rows in the caller's scope, newest first."""
+    queryset = _recommendations(user).order_by("-created_at", "-id")
+    return filter_queryset(PolicyRecommendationFilterSet, filters or {}, queryset)
+
+
+def policy_recommendation_get(*, user, pk) -> InventoryPolicyRecommendation:
+    """One recommendation in the caller's scope; anything else is 404 (ACC-11)."""
+    try:
+        return _recommendations(user).get(pk=pk)
+    except (InventoryPolicyRecommendation.DoesNotExist, ValueError, TypeError):
+        raise NotFound("Recommendation not found.") from None
+
+
+def policy_run_list(*, user, status: str | None = None, limit: int = 50) -> list[InventoryPolicyRun]:
+    """API-INV-06: the newest runs (runs hold no scoped data beyond their own parameters and results,
+    which the requester's scope bounded)."""
+    queryset = InventoryPolicyRun.objects.select_related("requested_by", "product").order_by("-created_at", "-id")
+    if status:
+        queryset = queryset.filter(status=status)
+    return list(queryset[:limit])
+
+
+def policy_run_get(*, user, run_id: str) -> InventoryPolicyRun:
+    run = InventoryPolicyRun.objects.select_related("requested_by", "product").filter(run_id=run_id).first()
+    if run is None:
+        raise NotFound("Optimisation run not found.")
+    return run
 
 
 def _demand(row: Inventory, today: datetime.date) -> tuple[float, float, str]:

@@ -29,6 +29,7 @@ __all__ = [
     "policy_exception_allowed_actions",
     "policy_exception_create",
     "policy_exception_update",
+    "policy_exceptions_sync_for_run",
 ]
 
 # ACC-04: what the owner may change without change_inventorypolicyexception; the resolution note
@@ -190,3 +191,73 @@ def policy_exception_update(*, actor, exception: InventoryPolicyException, data:
                  related=row.inventory, metadata={"notified": [n.recipient_id for n in notified]})  # fmt: skip
     bus.publish_on_commit(event, policy_exception_id=row.pk, inventory_id=row.inventory_id)
     return row
+
+
+# WF-61 system actions of an optimisation run -----------------------------------------------------
+
+SYSTEM_DUE_DAYS = {ExceptionSeverity.HIGH: 2}  # FRM-06 step 7: high +2 days, the others +5
+SYSTEM_DUE_DAYS_DEFAULT = 5
+
+
+def policy_exceptions_sync_for_run(*, actor, run, inventory_ids, findings: dict,
+                                   today: datetime.date | None = None) -> dict:  # fmt: skip
+    """Upsert the exceptions of the rows `inventory_ids` after optimisation `run` (WF-61 system actions).
+
+    `findings` maps (inventory_id, exception_type) to (severity, recommended_action) for every condition
+    that holds. A holding condition updates the active exception (severity, action, run) or opens one due
+    today + 2 days (high) or + 5 days; an active exception whose condition is not in `findings` is resolved
+    with "Condition cleared by run <run_id>". Set-based; must run inside the run's transaction. Returns
+    `{created, updated, resolved}` lists of exceptions."""
+    today = today or timezone.localdate()
+    now = timezone.now()
+    active = {
+        (row.inventory_id, row.exception_type): row
+        for row in InventoryPolicyException.objects.select_for_update()
+        .filter(inventory_id__in=list(inventory_ids), status__in=EXCEPTION_ACTIVE_STATUSES)
+        .order_by("pk")
+    }
+    created, updated, resolved, entries = [], [], [], []
+    for key in sorted(findings):
+        severity, action = findings[key]
+        row = active.get(key)
+        if row is None:
+            due = today + datetime.timedelta(days=SYSTEM_DUE_DAYS.get(severity, SYSTEM_DUE_DAYS_DEFAULT))
+            created.append(InventoryPolicyException(inventory_id=key[0], exception_type=key[1], severity=severity,
+                                                    recommended_action=action, due_date=due, run=run))  # fmt: skip
+            continue
+        before = snapshot(row)
+        row.severity, row.recommended_action, row.run = severity, action, run
+        updated.append(row)
+        entries.append((events.POLICY_EXCEPTION_UPDATED, row, before))
+    note = f"Condition cleared by run {run.run_id}"
+    for key, row in sorted(active.items()):
+        if key in findings:
+            continue
+        before = snapshot(row)
+        row.status, row.resolved_by, row.resolved_at, row.resolution_note = ExceptionStatus.RESOLVED, actor, now, note
+        row.run = run
+        resolved.append(row)
+        entries.append((events.POLICY_EXCEPTION_RESOLVED, row, before))
+    InventoryPolicyException.objects.bulk_create(created, batch_size=500)
+    if not all(row.pk for row in created):  # backends without RETURNING ids: read them back
+        by_key = {(r.inventory_id, r.exception_type): r for r in InventoryPolicyException.objects.filter(
+            run=run, status=ExceptionStatus.OPEN, inventory_id__in=[c.inventory_id for c in created])}  # fmt: skip
+        for row in created:
+            row.pk = row.id = by_key[(row.inventory_id, row.exception_type)].pk
+    for row in [*updated, *resolved]:
+        row.updated_at = now
+    InventoryPolicyException.objects.bulk_update(
+        [*updated, *resolved],
+        ["severity", "recommended_action", "run", "status", "resolved_by", "resolved_at", "resolution_note",
+         "updated_at"], batch_size=500,
+    )  # fmt: skip
+    entries = [(events.POLICY_EXCEPTION_CREATED, row, None) for row in created] + entries
+    audit.record_many([
+        {"actor": actor, "event_type": event, "target": row, "before": before, "after": snapshot(row),
+         "metadata": {"run_id": run.run_id}, "message": row.resolution_note if row in resolved else ""}
+        for event, row, before in entries
+    ])  # fmt: skip
+    if entries:
+        bus.publish_on_commit(events.POLICY_EXCEPTION_UPDATED, run_id=run.run_id, created=len(created),
+                              updated=len(updated), resolved=len(resolved))  # fmt: skip
+    return {"created": created, "updated": updated, "resolved": resolved}

@@ -19,7 +19,16 @@ from governance.models import ApiToken, AuditEvent, Comment, User
 from planning import demo, demo_check, demo_plans
 from planning.choices import LocationType, PlanStatus, ProductStatus
 from planning.demo_series import FIRST, LAST, generate
-from planning.models import Category, DemandPlan, Inventory, InventorySnapshot, Location, Product, SupplyPlan
+from planning.models import (
+    Category,
+    DemandPlan,
+    Inventory,
+    InventoryPolicyRecommendation,
+    InventorySnapshot,
+    Location,
+    Product,
+    SupplyPlan,
+)
 from tests.governance.audit_helpers import audit_log_reset
 
 pytestmark = pytest.mark.django_db
@@ -323,6 +332,8 @@ def test_plans_and_stock_are_audited_as_the_people_who_would_have_acted(loaded):
         ("planning.supply_plan.approved", "executive@genxsop.com"),
         ("planning.supply_plan.rejected", "executive@genxsop.com"),
         ("planning.inventory.created", "inventory@genxsop.com"),
+        # DEMO-09: the inventory manager applied some policy recommendations
+        ("planning.inventory.policy_applied", "inventory@genxsop.com"),
     }  # fmt: skip
     approved = DemandPlan.objects.filter(is_current=True, status=PlanStatus.APPROVED).count()
     assert actors[("planning.demand_plan.approved", "executive@genxsop.com")] == approved
@@ -549,7 +560,11 @@ def test_inventory_rows_locations_and_status_mix(loaded):
     n = rows.count()
     for status, share in (("normal", 0.65), ("low", 0.15), ("critical", 0.08), ("excess", 0.12)):
         assert abs(mix[status] / n - share) < 0.04, mix
+    applied = set(InventoryPolicyRecommendation.objects.filter(status="applied").values_list("inventory_id", flat=True))
     for row in rows:
+        if row.pk in applied:  # DEMO-09: an applied recommendation replaced the run's policy
+            assert row.policy_source == "recommendation"
+            continue
         assert row.policy_source == "demo"
         assert row.max_stock == (row.reorder_point * Decimal("1.5")).quantize(CENT, ROUND_HALF_UP)
         assert row.valuation == (row.on_hand_qty * row.product.unit_cost).quantize(CENT, ROUND_HALF_UP)
@@ -561,10 +576,28 @@ def test_inventory_policy_follows_the_coverage_method(loaded):
 
     product = Product.objects.get(sku="APRL-001")
     d = product_daily_demand([product.pk], today=ANCHOR_DATE)[product.pk] / 2
-    row = Inventory.objects.filter(product=product).first()
+    row = Inventory.objects.filter(product=product, policy_source="demo").first()
     lead_time = Decimal(product.lead_time_days)
     assert abs(row.safety_stock - d * Decimal("1.65") * lead_time.sqrt()) < Decimal("0.02")
     assert abs(row.reorder_point - (d * lead_time + row.safety_stock)) < Decimal("0.02")
+
+
+def test_optimisation_run_and_recommendations_of_demo_09(loaded):
+    from planning.models import InventoryPolicyException, InventoryPolicyRun
+
+    run = InventoryPolicyRun.objects.get(request_id="demo-09")
+    assert (run.status, run.method, run.parameters["service_level_target"]) == ("completed", "coverage", "0.95")
+    active = InventoryPolicyException.objects.filter(status__in=("open", "in_progress"))
+    assert active.exists()
+    assert not active.filter(run__isnull=True).exists()
+    assert run.exception_count == active.count()
+    statuses = Counter(InventoryPolicyRecommendation.objects.values_list("status", flat=True))
+    assert all(statuses[s] > 0 for s in ("pending", "accepted", "applied", "rejected")), statuses
+    waiting = InventoryPolicyRecommendation.objects.filter(status="pending", high_impact=True)
+    assert waiting.filter(generated_by__email="inventory@genxsop.com").exists()
+    # Applying never leaves a critical row without an owned stockout exception (publish readiness).
+    for row in Inventory.objects.filter(status="critical"):
+        assert row.exceptions.filter(status__in=("open", "in_progress"), owner__isnull=False).exists(), row
 
 
 def test_snapshots_follow_production_and_demand(loaded):

@@ -1,4 +1,4 @@
-"""The console shell (UI-01), sign-in (UI-02), dashboard placeholder and error pages."""
+"""The console shell (UI-01), sign-in (UI-02), the dashboard landing and error pages."""
 
 import re
 
@@ -182,24 +182,24 @@ def test_other_account_pages_use_our_layout(client, url):
 # Dashboard --------------------------------------------------------------------
 
 
-def test_dashboard_shows_catalog_counts_for_catalog_readers(signed_in, admin_user):
+def test_dashboard_shows_products_tracked_for_catalog_readers(signed_in, admin_user):
     drinks = services.category_create(actor=admin_user, name="Drinks")
     services.product_create(actor=admin_user, data={"sku": "A-1", "name": "A", "category": drinks})
     services.product_create(actor=admin_user, data={"sku": "A-2", "name": "B", "status": "new"})
     response = signed_in(Role.EXECUTIVE).get("/")
     html = response.content.decode()
     assert "Welcome, Executive" in html
-    assert response.context["catalog"]["products"] == {"total": 2, "active": 1, "new": 1, "discontinued": 0}
-    assert response.context["catalog"]["categories"] == 1
-    assert "1 active · 1 new · 0 discontinued" in html
+    assert response.context["summary"]["products_tracked"] == 1  # active products only (API-DASH-01)
+    assert 'data-tile="products"' in html
 
 
-def test_dashboard_for_viewer_is_a_short_note_without_catalog_figures(signed_in, admin_user):
+def test_dashboard_for_viewer_shows_the_cards_without_module_lists(signed_in, admin_user):
     services.product_create(actor=admin_user, data={"sku": "A-1", "name": "A"})
     response = signed_in(Role.VIEWER).get("/")
     assert response.status_code == 200
-    assert "catalog" not in response.context
-    assert "Nothing to show yet" in response.content.decode()
+    assert response.context["full"] is False
+    assert 'data-tile="products"' not in response.content.decode()
+    assert CATALOG_LINK not in response.content.decode()
 
 
 # Error pages ------------------------------------------------------------------
