@@ -7,8 +7,6 @@ a temporary file that spills to disk when large. The download is audited like ev
 (planning.data.exported, with the cycle as the related entity).
 """
 
-import tempfile
-
 from django.db import transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.http import FileResponse
@@ -255,23 +253,9 @@ def meeting_pack_sheets(*, user, cycle: SopCycle) -> list[tuple[str, list[str], 
 
 
 def workbook_file(sheets: list[tuple[str, list[str], list[list]]]):
-    """planning.fileio.writer.xlsx_file for several sheets: write-only openpyxl, header frozen, values
-    converted by the export writer (typed numbers, INT-23 quoting), in a spooled temporary file."""
-    from openpyxl import Workbook
+    from planning.fileio.writer import xlsx_workbook_file
 
-    from planning.fileio.writer import XLSX_SPOOL_BYTES, _xlsx_value
-
-    workbook = Workbook(write_only=True)
-    for title, header, rows in sheets:
-        sheet = workbook.create_sheet(title=title[:31])
-        sheet.freeze_panes = "A2"
-        sheet.append([_xlsx_value(v) for v in header])
-        for row in rows:
-            sheet.append([_xlsx_value(v) for v in row])
-    out = tempfile.SpooledTemporaryFile(max_size=XLSX_SPOOL_BYTES)  # noqa: SIM115 - FileResponse closes it
-    workbook.save(out)
-    out.seek(0)
-    return out
+    return xlsx_workbook_file(sheets)
 
 
 def meeting_pack_export(*, actor, cycle, fmt: str | None = None) -> FileResponse:

@@ -13,6 +13,7 @@ DEMO-06) do not exist yet, so nothing is locked.
 
 import calendar
 import datetime
+import itertools
 import math
 import time
 from collections import Counter, defaultdict
@@ -337,12 +338,20 @@ def _status_of(row) -> str:
 
 def snapshot_rows(anchor: datetime.date, content: Content, row: Inventory, k: int) -> list[InventorySnapshot]:
     """Month-end positions for the closed months: opening + production - demand (this location's
-    even share, FRM-05), never below zero; the policy levels are today's."""
+    even share, FRM-05), never below zero; the policy levels are today's.
+
+    The demo's production runs a few percent under demand, so a fixed opening stock would drain into
+    critical over three years and month-end KPIs (excess & obsolete, fill rate) would describe a
+    business nobody runs. The opening is set so that the lowest month-end sits mid-band (1.3 x ROP,
+    a normal row): stock is drawn down over the history and the recent months look like today."""
     zone = ZoneInfo(settings.PLANNING_TIME_ZONE)
-    on_hand = float(row.reorder_point) * 1.3
+    months = sorted(content.actual_total)
+    flows = [float(content.production.get(t, 0)) / k - content.actual_total[t] / k for t in months]
+    lowest = min(itertools.accumulate(flows, initial=0.0))
+    on_hand = float(row.reorder_point) * 1.3 - lowest
     out = []
-    for t in sorted(content.actual_total):
-        on_hand = max(0.0, on_hand + float(content.production.get(t, 0)) / k - content.actual_total[t] / k)
+    for t, flow in zip(months, flows, strict=True):
+        on_hand = max(0.0, on_hand + flow)
         period = add_months(anchor, t)
         last_day = calendar.monthrange(period.year, period.month)[1]
         snap = InventorySnapshot(

@@ -80,16 +80,24 @@ XLSX_SPOOL_BYTES = 8 * 1024 * 1024
 
 def xlsx_file(header: list[str], rows, *, sheet_title: str = "Data"):
     """One sheet, header row frozen, numbers typed as numbers, in a temporary file positioned at its
-    start. openpyxl's write-only mode keeps rows out of memory while writing; the finished workbook
-    spills to disk past 8 MiB, so a large export is streamed from a file rather than held whole."""
+    start (see xlsx_workbook_file)."""
+    return xlsx_workbook_file([(sheet_title, header, rows)])
+
+
+def xlsx_workbook_file(sheets):
+    """A workbook of (title, header, rows) sheets, each with its header row frozen, numbers typed as
+    numbers and text made safe (INT-23), in a temporary file positioned at its start. openpyxl's
+    write-only mode keeps rows out of memory while writing; the finished workbook spills to disk past
+    8 MiB, so a large export is streamed from a file rather than held whole."""
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=sheet_title[:31])
-    sheet.freeze_panes = "A2"
-    sheet.append(header)
-    for row in rows:
-        sheet.append([_xlsx_value(v) for v in row])
+    for title, header, rows in sheets:
+        sheet = workbook.create_sheet(title=title[:31])
+        sheet.freeze_panes = "A2"
+        sheet.append([_xlsx_value(v) for v in header])
+        for row in rows:
+            sheet.append([_xlsx_value(v) for v in row])
     out = tempfile.SpooledTemporaryFile(max_size=XLSX_SPOOL_BYTES)  # noqa: SIM115 - FileResponse closes it
     workbook.save(out)
     out.seek(0)

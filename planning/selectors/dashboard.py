@@ -20,6 +20,7 @@ from genxsop.errors import PermissionDenied
 from genxsop.scoping import object_scope
 from governance.choices import ActionItemStatus, CycleStatus, PublicationStatus
 from governance.models import ActionItem, AuditEvent, Publication, ReadinessEvaluation, SopCycle, SopCycleStep
+from planning import kpi_maths
 from planning import permissions as perms
 from planning.choices import InventoryStatus, KpiStatus, PlanStatus, ProductStatus, ScenarioStatus
 from planning.models import DemandPlan, Inventory, KpiDefinition, KpiMetric, Product, Scenario, SupplyPlan
@@ -199,7 +200,18 @@ def _kpi_alerts(definitions: dict, metrics: dict) -> list[dict]:
             continue
         definition = definitions.get(code)
         name = definition.name if definition else code
-        off = abs(latest["variance_pct"] or _ZERO).quantize(_ONE_DP, ROUND_HALF_UP)
+        # The adverse deviation is what the status thresholds compare (FRM-36); variance_pct of a
+        # closest-to-zero KPI is relative to its tolerance and reads oddly in a sentence.
+        adverse = (
+            kpi_maths.adverse_pct(
+                direction=definition.direction, value=latest["value"],
+                target=latest["target"] if latest["target"] is not None else definition.target,
+                target_low=definition.target_low, target_high=definition.target_high,
+            )
+            if definition
+            else None
+        )  # fmt: skip
+        off = abs(adverse if adverse is not None else latest["variance_pct"] or _ZERO).quantize(_ONE_DP, ROUND_HALF_UP)
         alerts.append(
             {
                 "type": "kpi",

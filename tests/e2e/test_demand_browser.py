@@ -55,7 +55,7 @@ def _csp_violations(page) -> list[str]:
 def test_planner_submits_executive_approves_and_the_plan_becomes_read_only(page, browser, live_server, plan):
     # Given a demand planner signed in on the Demand Planning grid
     _sign_in(page, PLANNER)
-    page.get_by_role("link", name="Demand Planning").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Demand Planning", exact=True).click()
     page.wait_for_url("**/demand/")
     row = page.locator(f'#demand-plan-table tr[data-plan="{plan.pk}"]')
     assert row.get_attribute("data-status") == "draft"

@@ -92,7 +92,7 @@ def _csp_violations(page) -> list[str]:
 def test_planner_generates_as_a_job_views_and_promotes_the_forecast(page, product, job_worker):
     # Given a demand planner on the workbench of a product with 30 months of history
     _sign_in(page, PLANNER)
-    page.get_by_role("link", name="Forecasting").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Forecasting", exact=True).click()
     page.wait_for_url("**/forecasting/")
     page.locator("#fc-product").select_option(str(product.pk))
     with page.expect_navigation():

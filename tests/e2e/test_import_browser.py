@@ -46,7 +46,7 @@ def upload(page, file: dict) -> None:
 def test_a_bad_row_refuses_the_whole_file_and_the_fixed_file_fills_the_grid(page, catalog):
     # Given a demand planner on the import page, reached from the Demand Planning grid
     _sign_in(page, PLANNER)
-    page.get_by_role("link", name="Demand Planning").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Demand Planning", exact=True).click()
     page.wait_for_url("**/demand/")
     page.locator("[data-io-import]").click()
     page.wait_for_url("**/import/demand_plans/")

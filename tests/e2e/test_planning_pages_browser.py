@@ -85,7 +85,7 @@ def test_supply_planner_edits_planned_qty_in_the_grid_and_sees_the_new_version(p
     plan = world["supply"]
     # Given a supply planner on the Supply Planning grid, filtered to the plant
     _sign_in(page, SUPPLY_PLANNER)
-    page.get_by_role("link", name="Supply Planning").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Supply Planning", exact=True).click()
     page.wait_for_url("**/supply/")
     page.goto("/supply/?location=PLANT-A")
     row = page.locator(f'#supply-plan-table tr[data-plan="{plan.pk}"]')

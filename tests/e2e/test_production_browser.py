@@ -42,7 +42,9 @@ def test_planner_generates_confirms_regeneration_releases_and_reorders(page, pla
     # Given a supply planner on Production Scheduling
     _sign_in(page, PLANNER)
     with page.expect_navigation():
-        page.get_by_role("link", name="Production Scheduling").click()
+        page.get_by_role("navigation", name="Main").get_by_role(
+            "link", name="Production Scheduling", exact=True
+        ).click()
     assert page.get_by_role("heading", name="Generate Schedule").is_visible()
 
     # When they generate over WC-1, WC-2 with the default shifts A and B

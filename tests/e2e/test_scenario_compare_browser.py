@@ -120,7 +120,9 @@ def _live_rows():
 
 
 def _create(page, name, field, value, scenario_type):
-    page.get_by_role("link", name="Scenarios", exact=True).first.click()  # the side navigation
+    page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="Scenarios", exact=True
+    ).first.click()  # the side navigation
     page.wait_for_url("**/scenarios/")
     page.get_by_role("link", name="New Scenario").click()
     page.wait_for_url("**/scenarios/new/")
@@ -154,7 +156,9 @@ def test_the_coordinator_builds_two_scenarios_and_compares_them_side_by_side(pag
 
     # B, created, then run from its card in the grid.
     b = _create(page, B, "Supply Capacity Change %", "-15", "Stress Test")
-    page.get_by_role("link", name="Scenarios", exact=True).first.click()  # the side navigation
+    page.get_by_role("navigation", name="Main").get_by_role(
+        "link", name="Scenarios", exact=True
+    ).first.click()  # the side navigation
     page.wait_for_url("**/scenarios/")
     with page.expect_navigation():
         page.locator(f'[data-scenario="{b.pk}"]').get_by_role("button", name=f"Run {B}").click()

@@ -103,7 +103,7 @@ def test_the_coordinator_runs_the_demo_through_a_full_cycle_in_the_console(page,
 
     # The coordinator opens the active cycle: the demand-review gate fails on the open rows, Advance is disabled.
     _sign_in(page, COORDINATOR)
-    page.get_by_role("link", name="S&OP Cycle").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="S&OP Cycle", exact=True).click()
     page.wait_for_url("**/sop-cycle/")
     page.locator(f"#cycle-{cycle.pk}-title").get_by_role("link", name=cycle.cycle_name).click()
     page.wait_for_url(f"**/sop-cycle/{cycle.pk}/")
@@ -165,7 +165,7 @@ def test_the_coordinator_runs_the_demo_through_a_full_cycle_in_the_console(page,
     executive = _watch(context.new_page())
     try:
         _sign_in(executive, EXECUTIVE)
-        executive.get_by_role("link", name="Scenarios").click()
+        executive.get_by_role("navigation", name="Main").get_by_role("link", name="Scenarios", exact=True).click()
         executive.wait_for_url("**/scenarios/")
         executive.locator(f'[data-scenario="{scenario.pk}"]').get_by_role("link", name=SCENARIO).click()
         executive.wait_for_url(f"**/scenarios/{scenario.pk}/")

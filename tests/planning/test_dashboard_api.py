@@ -191,6 +191,16 @@ def _overdue_item(w, days=3):
     )
 
 
+def test_a_bias_alert_says_how_far_outside_its_tolerance_it_is(w):
+    # Forecast bias is closest-to-zero with a 5 % tolerance. At -7 % the adverse deviation is
+    # (|-7| - 5) / 5 = 40 % (critical); its variance_pct, (-7 - 5) / 5 = -240 %, is not what the alert says.
+    define("forecast_bias", "Forecast bias", category=KpiCategory.DEMAND, direction=KpiDirection.CLOSEST_TO_ZERO,
+           target=D("5"))  # fmt: skip
+    metric("forecast_bias", add_months(w.month, -1), -7, status=KpiStatus.CRITICAL, target=5, variance_pct="-240")
+    alerts = get(w, Role.EXECUTIVE, "alerts")["kpi_alerts"]
+    assert [(a["metric"], a["message"]) for a in alerts] == [("forecast_bias", "Forecast bias is 40.0% off target")]
+
+
 def test_alerts_for_a_reader_of_everything(w):
     define("fill_rate", "Fill rate", target=D("98"))
     define("otif", "OTIF", target=D("95"))
