@@ -5,6 +5,7 @@ import pytest
 from governance.choices import Role
 from governance.services import user_create
 from planning import services
+from tests.e2e.console import csp_violations
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -34,10 +35,6 @@ def catalog():
         )  # fmt: skip
     services.location_create(actor=admin, data={"code": "DC-EAST", "name": "East distribution centre"})
     return admin
-
-
-def _csp_violations(page) -> list[str]:
-    return [m for m in page.console_messages if "Content Security Policy" in m or "Content-Security-Policy" in m]
 
 
 def test_sign_in_then_search_products_by_sku(page, catalog):
@@ -71,7 +68,7 @@ def test_sign_in_then_search_products_by_sku(page, catalog):
     assert "Cola Classic 330ml" in rows.first.inner_text()
 
     page.screenshot(path=SCREENSHOT, full_page=False)
-    assert _csp_violations(page) == []
+    assert csp_violations(page) == []
     assert page.csp_reports == []
 
 
@@ -109,5 +106,5 @@ def test_discontinue_asks_for_confirmation_and_records_the_reason(page, catalog)
     page.goto("/catalog/products/")
     page.screenshot(path=SCREENSHOT_DARK, full_page=False)
 
-    assert _csp_violations(page) == []
+    assert csp_violations(page) == []
     assert page.csp_reports == []

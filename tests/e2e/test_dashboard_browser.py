@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 
 from planning.models import KpiMetric
+from tests.e2e.console import csp_violations, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -16,20 +17,8 @@ EXECUTIVE = "executive@genxsop.com"
 PLANNER = "supply@genxsop.com"
 
 
-def _sign_in(page, email):
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/")
-
-
 def _sign_out(page):
     page.context.clear_cookies()
-
-
-def _csp_violations(page) -> list[str]:
-    return [m for m in page.console_messages if "Content Security Policy" in m or "Content-Security-Policy" in m]
 
 
 def _number(text: str) -> float:
@@ -106,21 +95,21 @@ def _check_kpis(page) -> bool:
 def test_the_dashboard_is_filled_from_the_demo_and_agrees_with_the_pages(page, live_server):
     call_command("load_demo", verbosity=0)
 
-    _sign_in(page, EXECUTIVE)
+    sign_in(page, EXECUTIVE, PASSWORD)
     _check_home(page)
     has_kpis = _check_kpis(page)
     with page.expect_navigation():
         _card(page, "cycle").click()
     assert "/sop-cycle/" in page.url
     page.go_back()
-    assert _csp_violations(page) == []
+    assert csp_violations(page) == []
 
     _sign_out(page)
-    _sign_in(page, PLANNER)
+    sign_in(page, PLANNER, PASSWORD)
     _check_home(page)
     # The supply planner approves nothing: My work says so instead of listing queues.
     assert "Your role approves nothing." in page.locator("#work-heading").locator("..").inner_text()
-    assert _csp_violations(page) == []
+    assert csp_violations(page) == []
     assert page.csp_reports == []
 
     if not has_kpis:

@@ -10,6 +10,7 @@ from governance.choices import Role
 from governance.services import user_create
 from planning import services
 from planning.models import DemandPlan
+from tests.e2e.console import csp_violations, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -40,21 +41,9 @@ def _watch(page):
     return page
 
 
-def _sign_in(page, email):
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/")
-
-
-def _csp_violations(page) -> list[str]:
-    return [m for m in page.console_messages if "Content Security Policy" in m or "Content-Security-Policy" in m]
-
-
 def test_planner_submits_executive_approves_and_the_plan_becomes_read_only(page, browser, live_server, plan):
     # Given a demand planner signed in on the Demand Planning grid
-    _sign_in(page, PLANNER)
+    sign_in(page, PLANNER, PASSWORD)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Demand Planning", exact=True).click()
     page.wait_for_url("**/demand/")
     row = page.locator(f'#demand-plan-table tr[data-plan="{plan.pk}"]')
@@ -75,12 +64,12 @@ def test_planner_submits_executive_approves_and_the_plan_becomes_read_only(page,
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1440, "height": 900})
     try:
         executive = _watch(context.new_page())
-        _sign_in(executive, EXECUTIVE)
+        sign_in(executive, EXECUTIVE, PASSWORD)
         executive.goto(f"/demand/{plan.pk}/")
         with executive.expect_navigation():
             executive.get_by_role("button", name="Approve SPK-1 Mar 2026").click()
         assert executive.locator("#plan-status").inner_text() == "Approved"
-        assert _csp_violations(executive) == []
+        assert csp_violations(executive) == []
         assert executive.csp_reports == []
     finally:
         context.close()
@@ -98,5 +87,5 @@ def test_planner_submits_executive_approves_and_the_plan_becomes_read_only(page,
     stored = DemandPlan.objects.get(pk=plan.pk)
     assert (stored.status, stored.forecast_qty, stored.version) == ("approved", Decimal("140"), 2)
 
-    assert _csp_violations(page) == []
+    assert csp_violations(page) == []
     assert page.csp_reports == []

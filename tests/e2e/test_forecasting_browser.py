@@ -20,6 +20,7 @@ from governance.choices import Role
 from governance.services import user_create
 from planning import services
 from planning.models import DemandPlan
+from tests.e2e.console import csp_violations, sign_in
 from tests.forecasting.history_data import seasonal, write_actuals
 from tests.platform.subproc import PYTHON, ROOT, base_env
 
@@ -77,21 +78,9 @@ def job_worker(product, tmp_path, monkeypatch):
                 cluster.wait(timeout=5)
 
 
-def _sign_in(page, email):
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/")
-
-
-def _csp_violations(page) -> list[str]:
-    return [m for m in page.console_messages if "Content Security Policy" in m or "Content-Security-Policy" in m]
-
-
 def test_planner_generates_as_a_job_views_and_promotes_the_forecast(page, product, job_worker):
     # Given a demand planner on the workbench of a product with 30 months of history
-    _sign_in(page, PLANNER)
+    sign_in(page, PLANNER, PASSWORD)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Forecasting", exact=True).click()
     page.wait_for_url("**/forecasting/")
     page.locator("#fc-product").select_option(str(product.pk))
@@ -157,5 +146,5 @@ def test_planner_generates_as_a_job_views_and_promotes_the_forecast(page, produc
         cell = page.locator(f"#demand-plan-table tr[data-plan='{plan.pk}'] td.num").first
         assert cell.inner_text() == f"{result.predicted_qty.quantize(Decimal('1'), ROUND_HALF_UP):,}"
 
-    assert _csp_violations(page) == []
+    assert csp_violations(page) == []
     assert page.csp_reports == []

@@ -7,7 +7,8 @@ from governance.choices import Role
 from governance.services import user_create
 from planning import services
 from planning.models import DemandPlan, IntegrationBatch
-from tests.e2e.test_demand_browser import PASSWORD, _csp_violations, _sign_in
+from tests.e2e.console import csp_violations, sign_in
+from tests.e2e.test_demand_browser import PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -45,7 +46,7 @@ def upload(page, file: dict) -> None:
 
 def test_a_bad_row_refuses_the_whole_file_and_the_fixed_file_fills_the_grid(page, catalog):
     # Given a demand planner on the import page, reached from the Demand Planning grid
-    _sign_in(page, PLANNER)
+    sign_in(page, PLANNER, PASSWORD)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Demand Planning", exact=True).click()
     page.wait_for_url("**/demand/")
     page.locator("[data-io-import]").click()
@@ -81,5 +82,5 @@ def test_a_bad_row_refuses_the_whole_file_and_the_fixed_file_fills_the_grid(page
     assert "45" in radio.inner_text()
     assert DemandPlan.objects.filter(is_current=True, source="import").count() == 3
 
-    assert _csp_violations(page) == []
+    assert csp_violations(page) == []
     assert page.csp_reports == []

@@ -13,6 +13,7 @@ from governance.models import AuditEvent, User
 from governance.services import user_create
 from planning import services
 from planning.models import Category
+from tests.e2e.console import sign_in
 from tests.governance.login_helpers import totp_now
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -41,18 +42,11 @@ def _csp_violations(messages: list[str]) -> list[str]:
     return [m for m in messages if "Content Security Policy" in m or "Content-Security-Policy" in m]
 
 
-def _sign_in(page, email: str, password: str) -> None:
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.locator("#id_password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-
-
 def test_invited_planner_sets_password_enrols_totp_and_sees_only_their_scope(page, browser, live_server, world):
     admin = world
 
     # Given an admin signed in through the login form
-    _sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+    sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD, wait=False)
     page.wait_for_url(f"{live_server.url}/")
 
     # When they create demand planner "Pat Planner" without a password
@@ -99,7 +93,7 @@ def test_invited_planner_sets_password_enrols_totp_and_sees_only_their_scope(pag
 
         # and signs in with it
         planner.get_by_role("link", name="Sign in").click()
-        _sign_in(planner, PLANNER_EMAIL, PLANNER_PASSWORD)
+        sign_in(planner, PLANNER_EMAIL, PLANNER_PASSWORD, wait=False)
 
         # Then their role makes them enrol TOTP before anything else (allauth may ask for the password again)
         planner.wait_for_url(re.compile(r"/accounts/(reauthenticate|2fa/totp/activate)/"))

@@ -10,7 +10,8 @@ from governance.choices import Role
 from governance.services import user_create
 from planning import services
 from planning.models import Inventory, SupplyPlan
-from tests.e2e.test_demand_browser import PASSWORD, _csp_violations, _sign_in
+from tests.e2e.console import csp_violations, sign_in
+from tests.e2e.test_demand_browser import PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -41,7 +42,7 @@ def world():
 
 
 def assert_no_csp_violations(page) -> None:
-    assert _csp_violations(page) == []
+    assert csp_violations(page) == []
     assert page.csp_reports == []
 
 
@@ -49,7 +50,7 @@ def test_inventory_manager_overrides_a_policy_and_sees_the_new_status(page, worl
     stock = world["stock"]
     assert stock.status == "normal"
     # Given an inventory manager on the Inventory page
-    _sign_in(page, MANAGER)
+    sign_in(page, MANAGER, PASSWORD)
     page.get_by_role("link", name="Inventory", exact=True).click()
     page.wait_for_url("**/inventory/")
     row = page.locator(f'tr[data-inventory="{stock.pk}"]')
@@ -84,7 +85,7 @@ def test_inventory_manager_overrides_a_policy_and_sees_the_new_status(page, worl
 def test_supply_planner_edits_planned_qty_in_the_grid_and_sees_the_new_version(page, world):
     plan = world["supply"]
     # Given a supply planner on the Supply Planning grid, filtered to the plant
-    _sign_in(page, SUPPLY_PLANNER)
+    sign_in(page, SUPPLY_PLANNER, PASSWORD)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Supply Planning", exact=True).click()
     page.wait_for_url("**/supply/")
     page.goto("/supply/?location=PLANT-A")
@@ -109,7 +110,7 @@ def test_supply_planner_edits_planned_qty_in_the_grid_and_sees_the_new_version(p
 
 
 def test_an_executive_sees_no_inline_inputs(page, world):
-    _sign_in(page, EXECUTIVE)
+    sign_in(page, EXECUTIVE, PASSWORD)
     for grid, table, plan in (("/demand/", "#demand-plan-table", world["demand"]),
                               ("/supply/", "#supply-plan-table", world["supply"])):  # fmt: skip
         page.goto(grid)

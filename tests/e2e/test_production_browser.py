@@ -14,7 +14,8 @@ from governance.choices import Role
 from governance.services import user_create
 from planning import services
 from planning.models import ProductionSchedule
-from tests.e2e.test_demand_browser import PASSWORD, _csp_violations, _sign_in
+from tests.e2e.console import csp_violations, sign_in
+from tests.e2e.test_demand_browser import PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -40,7 +41,7 @@ def plan():
 
 def test_planner_generates_confirms_regeneration_releases_and_reorders(page, plan):
     # Given a supply planner on Production Scheduling
-    _sign_in(page, PLANNER)
+    sign_in(page, PLANNER, PASSWORD)
     with page.expect_navigation():
         page.get_by_role("navigation", name="Main").get_by_role(
             "link", name="Production Scheduling", exact=True
@@ -82,4 +83,4 @@ def test_planner_generates_confirms_regeneration_releases_and_reorders(page, pla
         page.get_by_role("button", name="Replace 4 slots").click()
     assert page.locator("#slot-table tbody tr").count() == 2
     assert set(ProductionSchedule.objects.filter(supply_plan=plan).values_list("workcenter", flat=True)) == {"WC-3"}
-    assert _csp_violations(page) == []
+    assert csp_violations(page) == []

@@ -27,7 +27,8 @@ from governance.services import user_create
 from planning import services
 from planning.choices import ScenarioStatus
 from planning.models import DemandPlan, Inventory, Scenario, SupplyPlan
-from tests.e2e.test_demand_browser import PASSWORD, _csp_violations, _sign_in
+from tests.e2e.console import csp_violations, sign_in
+from tests.e2e.test_demand_browser import PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -144,7 +145,7 @@ def test_the_coordinator_builds_two_scenarios_and_compares_them_side_by_side(pag
     before = _live_rows()
     assert CURRENCY_SYMBOLS[settings.CURRENCY_CODE] == "$"  # the "$" in SIDE_BY_SIDE
 
-    _sign_in(page, COORDINATOR)
+    sign_in(page, COORDINATOR, PASSWORD)
     # A, created and run on its own page.
     a = _create(page, A, "Demand Change %", "10", "What-If Analysis")
     with page.expect_navigation():
@@ -215,5 +216,5 @@ def test_the_coordinator_builds_two_scenarios_and_compares_them_side_by_side(pag
 
     # Building, running and comparing changed no live plan or stock row.
     assert _live_rows() == before
-    assert _csp_violations(page) == []
+    assert csp_violations(page) == []
     assert page.csp_reports == []

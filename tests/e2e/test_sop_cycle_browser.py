@@ -22,6 +22,7 @@ from governance.demo_governance import finish_open_reviews
 from governance.models import AuditEvent, Publication, PublicationItem, SopCycle, User
 from planning.choices import PlanStatus, ScenarioStatus
 from planning.models import DemandPlan, Scenario
+from tests.e2e.console import csp_violations, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -53,18 +54,6 @@ def _watch(page):
     page.csp_reports = []
     page.on("request", lambda request: "/csp-report" in request.url and page.csp_reports.append(request.url))
     return page
-
-
-def _sign_in(page, email):
-    page.goto("/accounts/login/")
-    page.get_by_label("Email").fill(email)
-    page.locator("#id_password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url("**/")
-
-
-def _csp_violations(page) -> list[str]:
-    return [m for m in page.console_messages if "Content Security Policy" in m or "Content-Security-Policy" in m]
 
 
 def _confirm(page, label):
@@ -102,7 +91,7 @@ def test_the_coordinator_runs_the_demo_through_a_full_cycle_in_the_console(page,
     assert cycle.current_step == 2
 
     # The coordinator opens the active cycle: the demand-review gate fails on the open rows, Advance is disabled.
-    _sign_in(page, COORDINATOR)
+    sign_in(page, COORDINATOR, PASSWORD)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="S&OP Cycle", exact=True).click()
     page.wait_for_url("**/sop-cycle/")
     page.locator(f"#cycle-{cycle.pk}-title").get_by_role("link", name=cycle.cycle_name).click()
@@ -164,7 +153,7 @@ def test_the_coordinator_runs_the_demo_through_a_full_cycle_in_the_console(page,
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1440, "height": 900})
     executive = _watch(context.new_page())
     try:
-        _sign_in(executive, EXECUTIVE)
+        sign_in(executive, EXECUTIVE, PASSWORD)
         executive.get_by_role("navigation", name="Main").get_by_role("link", name="Scenarios", exact=True).click()
         executive.wait_for_url("**/scenarios/")
         executive.locator(f'[data-scenario="{scenario.pk}"]').get_by_role("link", name=SCENARIO).click()
@@ -237,7 +226,7 @@ def test_the_coordinator_runs_the_demo_through_a_full_cycle_in_the_console(page,
         executive.wait_for_url("**/publish/")
         row = executive.locator("table tr").filter(has_text=stamp)
         assert row.locator("td").nth(4).inner_text() == "Rolled back"
-        assert _csp_violations(executive) == []
+        assert csp_violations(executive) == []
         assert executive.csp_reports == []
     finally:
         context.close()
@@ -260,5 +249,5 @@ def test_the_coordinator_runs_the_demo_through_a_full_cycle_in_the_console(page,
     assert console.filter(event_type=events.SOP_CYCLE_COMPLETED, actor=executive_user).count() == 1
     report = verify()
     assert report.ok, report
-    assert _csp_violations(page) == []
+    assert csp_violations(page) == []
     assert page.csp_reports == []

@@ -19,6 +19,7 @@ import pytest
 from governance import events
 from governance.choices import AuthSource, Role
 from governance.models import AuditEvent, SsoIdentity, User
+from tests.e2e.console import csp_violations
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -108,10 +109,6 @@ def _sign_in_at_provider(page, login: str) -> None:
         page.locator("button[type=submit]").click()
 
 
-def _csp_violations(page) -> list[str]:
-    return [m for m in page.console_messages if "Content Security Policy" in m or "Content-Security-Policy" in m]
-
-
 def test_sso_login_provisions_the_user_and_logout_ends_the_provider_session(page, live_server, sso):
     # Given an anonymous visitor on the sign-in page
     page.goto("/accounts/login/?next=/catalog/products/")
@@ -147,7 +144,7 @@ def test_sso_login_provisions_the_user_and_logout_ends_the_provider_session(page
     page.get_by_role("link", name="Sign in with SSO").click()
     page.wait_for_url(f"{sso}/interaction/**")
     assert page.locator("input[name=login]").is_visible()
-    assert _csp_violations(page) == []
+    assert csp_violations(page) == []
 
 
 def test_refused_token_shows_an_error_on_the_login_page_not_a_500(page, live_server, sso, settings):
@@ -222,4 +219,4 @@ def test_local_account_with_the_same_email_is_not_taken_over(
     page.wait_for_url(f"{live_server.url}/")
     assert page.locator(".user-menu__name").inner_text() == "Lena Local"
     assert not SsoIdentity.objects.filter(user=local).exists()
-    assert _csp_violations(page) == []
+    assert csp_violations(page) == []
