@@ -13,7 +13,6 @@ DEMO-06) do not exist yet, so nothing is locked.
 
 import calendar
 import datetime
-import itertools
 import math
 import time
 from collections import Counter, defaultdict
@@ -337,21 +336,23 @@ def _status_of(row) -> str:
 
 
 def snapshot_rows(anchor: datetime.date, content: Content, row: Inventory, k: int) -> list[InventorySnapshot]:
-    """Month-end positions for the closed months: opening + production - demand (this location's
-    even share, FRM-05), never below zero; the policy levels are today's.
+    """Month-end positions for the closed months: opening + receipts - demand (this location's even
+    share, FRM-05), never below zero; the policy levels are today's.
 
-    The demo's production runs a few percent under demand, so a fixed opening stock would drain into
-    critical over three years and month-end KPIs (excess & obsolete, fill rate) would describe a
-    business nobody runs. The opening is set so that the lowest month-end sits mid-band (1.3 x ROP,
-    a normal row): stock is drawn down over the history and the recent months look like today."""
+    The demo's production runs a few percent under demand (the gap is bought in), so receipts are the
+    production scaled up to the history's demand: stock then wanders around its opening level instead
+    of draining into critical over three years, which would make the month-end KPIs (excess &
+    obsolete, fill rate, turns) describe a business nobody runs."""
     zone = ZoneInfo(settings.PLANNING_TIME_ZONE)
     months = sorted(content.actual_total)
-    flows = [float(content.production.get(t, 0)) / k - content.actual_total[t] / k for t in months]
-    lowest = min(itertools.accumulate(flows, initial=0.0))
-    on_hand = float(row.reorder_point) * 1.3 - lowest
+    made = sum(float(content.production.get(t, 0)) for t in months)
+    sold = sum(float(content.actual_total[t]) for t in months)
+    receipts_per_unit = sold / made if made > 0 else 1.0
+    on_hand = float(row.reorder_point) * 1.3
     out = []
-    for t, flow in zip(months, flows, strict=True):
-        on_hand = max(0.0, on_hand + flow)
+    for t in months:
+        receipts = float(content.production.get(t, 0)) * receipts_per_unit
+        on_hand = max(0.0, on_hand + receipts / k - float(content.actual_total[t]) / k)
         period = add_months(anchor, t)
         last_day = calendar.monthrange(period.year, period.month)[1]
         snap = InventorySnapshot(
