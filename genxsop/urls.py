@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
-from genxsop import health, views
+from genxsop import health, metrics, views
 from genxsop.api_urls import api_root
 from genxsop.errors_views import api_not_found
 
@@ -16,6 +16,7 @@ handler500 = "genxsop.errors_views.server_error"
 urlpatterns = [
     re_path(r"^health/?$", health.health, name="health"),
     re_path(r"^ready/?$", health.ready, name="ready"),
+    re_path(r"^metrics/?$", metrics.metrics_view, name="metrics"),
     re_path(r"^csp-report/?$", views.csp_report, name="csp-report"),
     path("api/v1/", include("genxsop.api_urls")),
     re_path(r"^api/v1$", api_root),

@@ -16,6 +16,7 @@ from django.views.generic import TemplateView
 
 from forecasting.series import add_months
 from genxsop import context
+from genxsop.readcache import cached
 from planning import permissions as planning_perms
 from planning.charts import bar_line_chart, line_chart, month_range, share_bar, sparkline
 from planning.choices import PlanStatus
@@ -43,10 +44,15 @@ class DashboardView(LoginRequiredMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         user = self.request.user
         full = user.role != Role.VIEWER
-        summary = dash.dashboard_summary(user=user)
+        # The same cache entries as the dashboard API (OPS-44); my work depends on the person and stays live.
+        summary = cached("dashboard.summary", user, lambda: dash.dashboard_summary(user=user))
         show_all = self.request.GET.get("alerts") == "all"
-        alerts = dash.dashboard_alerts(user=user, limit=50 if show_all else dash.ALERT_LIMIT)
-        overview = {row["code"]: row for row in dash.dashboard_kpi_overview(user=user)}
+        limit = 50 if show_all else dash.ALERT_LIMIT
+        alerts = cached(
+            "dashboard.alerts", user, lambda: dash.dashboard_alerts(user=user, limit=limit), params=(limit,)
+        )
+        rows = cached("dashboard.kpi_overview", user, lambda: dash.dashboard_kpi_overview(user=user), params=(None,))
+        overview = {row["code"]: row for row in rows}
         context.update(
             full=full,
             summary=summary,
@@ -251,7 +257,9 @@ def _activity(user) -> list[dict]:
 
     now, lines = timezone.now(), []
     # Ask for everything one scan reads (300 events), so folded runs still leave ten lines when there are.
-    for row in dash.dashboard_activity(user=user, limit=dash.ACTIVITY_SCAN):
+    scan = dash.ACTIVITY_SCAN
+    rows = cached("dashboard.activity", user, lambda: dash.dashboard_activity(user=user, limit=scan), params=(scan,))
+    for row in rows:
         last = lines[-1] if lines else None
         if last and (last["actor_name"], last["event_type"]) == (row["actor_name"], row["event_type"]):
             last["more"] += 1
@@ -303,7 +311,7 @@ def _kpi_chart(overview: dict):
 
 
 def _supply_chart(user):
-    data = dash.dashboard_demand_vs_supply(user=user)
+    data = cached("dashboard.demand_vs_supply", user, lambda: dash.dashboard_demand_vs_supply(user=user))
     if not data["demand"] and not data["supply"]:
         return None
     window = dash.plan_window()

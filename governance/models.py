@@ -693,3 +693,50 @@ class PublicationItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.publication_id} {self.plan_type}:{self.plan_id} v{self.plan_version}"
+
+
+class ServiceMetricBucket(models.Model):
+    """SLI evidence of one process for one UTC minute, route group and method (GOV-18, OPS-51).
+
+    Each process writes only its own rows (`process` is part of the key), so a flush never
+    contends with another process. The status-class counters and `db_query_count` go beyond
+    GOV-18: `/metrics` labels requests by status class and reports query counts per route.
+    """
+
+    minute = models.DateTimeField()
+    route_group = models.CharField(max_length=150)
+    method = models.CharField(max_length=10)
+    is_ml = models.BooleanField(default=False)
+    process = models.CharField(max_length=100)
+    request_count = models.PositiveIntegerField(default=0)
+    error_5xx_count = models.PositiveIntegerField(default=0)
+    status_2xx_count = models.PositiveIntegerField(default=0)
+    status_3xx_count = models.PositiveIntegerField(default=0)
+    status_4xx_count = models.PositiveIntegerField(default=0)
+    # The latency histogram: requests per upper bound in ms (not cumulative). Columns rather than
+    # GOV-18's JSON object, so that flushes add to them with F() and reports sum them in SQL.
+    duration_le_25 = models.PositiveIntegerField(default=0)
+    duration_le_50 = models.PositiveIntegerField(default=0)
+    duration_le_100 = models.PositiveIntegerField(default=0)
+    duration_le_200 = models.PositiveIntegerField(default=0)
+    duration_le_300 = models.PositiveIntegerField(default=0)
+    duration_le_500 = models.PositiveIntegerField(default=0)
+    duration_le_1000 = models.PositiveIntegerField(default=0)
+    duration_le_2000 = models.PositiveIntegerField(default=0)
+    duration_le_5000 = models.PositiveIntegerField(default=0)
+    duration_le_inf = models.PositiveIntegerField(default=0)
+    duration_sum_ms = models.FloatField(default=0)
+    db_query_count = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        db_table = "service_metric_buckets"
+        ordering = ["-minute", "route_group", "method"]
+        indexes = [models.Index(fields=["minute"], name="ix_metric_buckets_minute")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["minute", "route_group", "method", "process"], name="uq_metric_buckets_key"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.minute:%Y-%m-%d %H:%M} {self.method} {self.route_group} ({self.process})"

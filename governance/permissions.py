@@ -11,6 +11,7 @@ COMPLETE_SOP_CYCLE = "governance.complete_sopcycle"
 OVERRIDE_SOP_CYCLE_GATE = "governance.override_sopcycle_gate"
 SKIP_SOP_CYCLE_STEP = "governance.skip_sopcycle_step"
 VIEW_EXECUTIVE_SCORECARD = "governance.view_executive_scorecard"  # EXEC_C: scorecard and meeting pack
+VIEW_SERVICE_METRICS = "governance.view_servicemetricbucket"  # EXEC_C: the SLO report (API-OPS-04)
 # Publishing (GOV-60…67): NV evaluates (dry run) and reads; PUB publishes a Go; APPR overrides and rolls back.
 VIEW_PUBLICATION = "governance.view_publication"
 ADD_PUBLICATION = "governance.add_publication"

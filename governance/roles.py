@@ -122,6 +122,9 @@ for _role in (R.SUPPLY_PLANNER, R.SOP_COORDINATOR):
 # Executive scorecard and meeting pack (ACC-06: admin, exec, coord).
 for _role in (R.EXECUTIVE, R.SOP_COORDINATOR):
     ROLE_PERMISSIONS[_role.value].add("governance.view_executive_scorecard")
+# SLO report (API-OPS-04): EXEC_C reads the service-level evidence.
+for _role in (R.EXECUTIVE, R.SOP_COORDINATOR):
+    ROLE_PERMISSIONS[_role.value].add("governance.view_servicemetricbucket")
 
 
 def role_group_name(role: str) -> str:

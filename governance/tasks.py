@@ -12,7 +12,9 @@ def purge_expired_auth_tokens() -> int:
 
 @job
 def purge_expired_sessions() -> int:
-    """Daily removal of expired console sessions (OPS-42); returns the number deleted."""
+    """Daily removal of expired console sessions (OPS-42), and of SLI buckets past their 90 days (GOV-18);
+    returns the number of sessions deleted."""
+    retention.metric_buckets_purge()
     return retention.session_purge_expired()
 
 

@@ -248,6 +248,7 @@ TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
 _security_headers = ["genxsop.middleware.SecurityHeadersMiddleware"] if ENABLE_SECURITY_HEADERS else []
 MIDDLEWARE = [
     "genxsop.middleware.RequestContextMiddleware",
+    "genxsop.metrics.MetricsMiddleware",  # OPS-51: times all inner middleware too
     *_security_headers,
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -462,6 +463,8 @@ INVENTORY_HIGH_IMPACT_PCT = env_int("INVENTORY_HIGH_IMPACT_PCT", 20, minimum=1, 
 SHIFT_START_HOURS = env_json("SHIFT_START_HOURS", {"Shift-A": 6, "Shift-B": 14, "Shift-C": 22})
 # KPI refresh (FRM-38): nightly over the last three closed months.
 KPI_REFRESH_CRON = env_daily_cron("KPI_REFRESH_CRON", "30 3 * * *")
+# Dashboard and KPI overview reads in the shared cache (OPS-44); 0 turns the cache off.
+DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 60, minimum=0, maximum=3600)
 Q_WORKERS = env_int("Q_WORKERS", 2, minimum=1, maximum=32)
 _q_timeout = FORECAST_JOB_TIMEOUT_SECONDS + 60
 Q_CLUSTER = {

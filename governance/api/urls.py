@@ -7,6 +7,7 @@ from governance.api import audit_views, auth_views, cycle_urls, publication_urls
 from governance.api import collaboration_views as cv
 from governance.api.comment_views import CommentDetailView, CommentListView
 from governance.api.evidence_views import EvidencePackView
+from governance.api.ops_views import SloReportView
 from governance.api.sso_views import SsoRoleMappingView
 from governance.api.user_views import UserViewSet
 from governance.api.views import ApiTokenViewSet, MeView
@@ -50,6 +51,7 @@ urlpatterns = [
     ),
     re_path(r"^audit/chain/verify/?$", audit_views.AuditChainVerifyView.as_view(), name="audit-chain-verify"),
     re_path(r"^governance/evidence-pack/?$", EvidencePackView.as_view(), name="evidence-pack"),
+    re_path(r"^ops/slo/?$", SloReportView.as_view(), name="ops-slo"),
     *scorecard_urls.urlpatterns,
     *cycle_urls.urlpatterns,
     *readiness_urls.urlpatterns,

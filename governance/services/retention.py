@@ -62,3 +62,27 @@ def session_purge_expired(*, now: datetime | None = None) -> int:
     deleted, _ = Session.objects.filter(expire_date__lt=now).delete()
     logger.info("sessions_purged", extra={"deleted": deleted})
     return deleted
+
+
+METRIC_BUCKET_RETENTION = timedelta(days=90)  # GOV-18
+
+
+def metric_buckets_purge(*, now: datetime | None = None) -> int:
+    """Delete SLI buckets older than 90 days, their sums carried into one row per route and method so that
+    the /metrics counters never decrease; return how many. Housekeeping, so logged, not audited."""
+    from django.db.models import Sum
+
+    from genxsop import metrics
+    from governance.models import ServiceMetricBucket
+
+    cutoff = (now or timezone.now()) - METRIC_BUCKET_RETENTION
+    with transaction.atomic():
+        doomed = ServiceMetricBucket.objects.filter(minute__lt=cutoff).exclude(process=metrics.CARRY_PROCESS)
+        totals = doomed.order_by().values("route_group", "method", "is_ml")
+        for row in totals.annotate(**{f"sum_{f}": Sum(f) for f in metrics.COUNTER_FIELDS}):
+            key = {"minute": metrics.CARRY_MINUTE, "route_group": row["route_group"], "method": row["method"],
+                   "process": metrics.CARRY_PROCESS}  # fmt: skip
+            metrics.add_counts(key, row["is_ml"], {f: row[f"sum_{f}"] or 0 for f in metrics.COUNTER_FIELDS})
+        deleted, _ = doomed.delete()
+    logger.info("metric_buckets_purged", extra={"deleted": deleted, "cutoff": cutoff.isoformat()})
+    return deleted

@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 from genxsop.api.permissions import IsAuthenticatedWithTokenScope
 from genxsop.api.schema import READ_ERRORS, error_responses
 from genxsop.api.validation import validated_query
+from genxsop.readcache import cached
 from governance.choices import CycleStatus, Lane, StepStatus
 from planning.choices import KpiCategory, KpiDirection, KpiStatus, KpiTrend, PlanStatus
 from planning.selectors import dashboard as sel
@@ -246,7 +247,9 @@ class SummaryView(DashboardView):
         responses={200: DashboardSummarySerializer, **error_responses(*READ_ERRORS)},
     )
     def get(self, request):
-        return Response(DashboardSummarySerializer(sel.dashboard_summary(user=request.user)).data)
+        user = request.user
+        summary = cached("dashboard.summary", user, lambda: sel.dashboard_summary(user=user))
+        return Response(DashboardSummarySerializer(summary).data)
 
 
 class AlertsView(DashboardView):
@@ -260,7 +263,9 @@ class AlertsView(DashboardView):
     )
     def get(self, request):
         params = validated_query(DashboardAlertsQuerySerializer, request)
-        return Response(DashboardAlertsSerializer(sel.dashboard_alerts(user=request.user, limit=params["limit"])).data)
+        user, limit = request.user, params["limit"]
+        alerts = cached("dashboard.alerts", user, lambda: sel.dashboard_alerts(user=user, limit=limit), params=(limit,))
+        return Response(DashboardAlertsSerializer(alerts).data)
 
 
 class SopStatusView(DashboardView):
@@ -271,7 +276,9 @@ class SopStatusView(DashboardView):
         responses={200: DashboardSopStatusSerializer, **error_responses(*READ_ERRORS)},
     )
     def get(self, request):
-        return Response(DashboardSopStatusSerializer(sel.dashboard_sop_status(user=request.user)).data)
+        user = request.user
+        status = cached("dashboard.sop_status", user, lambda: sel.dashboard_sop_status(user=user))
+        return Response(DashboardSopStatusSerializer(status).data)
 
 
 class KpiOverviewView(DashboardView):
@@ -284,7 +291,9 @@ class KpiOverviewView(DashboardView):
     )
     def get(self, request):
         params = validated_query(DashboardKpiOverviewQuerySerializer, request)
-        rows = sel.dashboard_kpi_overview(user=request.user, category=params.get("category"))
+        user, category = request.user, params.get("category")
+        rows = cached("dashboard.kpi_overview", user, lambda: sel.dashboard_kpi_overview(user=user, category=category),
+                      params=(category,))  # fmt: skip
         return Response(DashboardKpiOverviewSerializer(rows, many=True).data)
 
 
@@ -298,5 +307,8 @@ class ActivityView(DashboardView):
     )
     def get(self, request):
         params = validated_query(DashboardActivityQuerySerializer, request)
-        rows = sel.dashboard_activity(user=request.user, limit=params["limit"])
+        user, limit = request.user, params["limit"]
+        rows = cached(
+            "dashboard.activity", user, lambda: sel.dashboard_activity(user=user, limit=limit), params=(limit,)
+        )
         return Response(DashboardActivitySerializer(rows, many=True).data)

@@ -12,6 +12,7 @@ from genxsop.api.pagination import EnvelopePagination
 from genxsop.api.permissions import HasActionPermission
 from genxsop.api.schema import READ_ERRORS, WRITE_ERRORS, error_responses
 from genxsop.api.validation import validated_body, validated_query
+from genxsop.readcache import cached
 from planning import permissions as perms
 from planning.api.scenario_views import _FileDownload
 from planning.api.serializers import PeriodField
@@ -304,8 +305,10 @@ class KpiDashboardView(_KpiView):
     @extend_schema(summary="KPI dashboard", description="API-KPI-06: the ten most recent rows of each category.",
                    responses={200: KpiDashboardSerializer, **error_responses(*READ_ERRORS)})  # fmt: skip
     def get(self, request):
-        board = sel.kpi_dashboard(user=request.user)
-        return Response({key: _reps(rows) for key, rows in board.items()})
+        def board():
+            return {key: _reps(rows) for key, rows in sel.kpi_dashboard(user=request.user).items()}
+
+        return Response(cached("kpi.dashboard", request.user, board))
 
 
 class KpiAlertsView(_KpiView):
@@ -315,7 +318,10 @@ class KpiAlertsView(_KpiView):
                    "is warning or critical; critical first.",
                    responses={200: KpiAlertSerializer(many=True), **error_responses(*READ_ERRORS)})  # fmt: skip
     def get(self, request):
-        return Response(KpiAlertSerializer(sel.kpi_alerts(user=request.user), many=True).data)
+        user = request.user
+        return Response(
+            cached("kpi.alerts", user, lambda: KpiAlertSerializer(sel.kpi_alerts(user=user), many=True).data)
+        )
 
 
 class KpiTargetsView(_KpiView):
@@ -342,7 +348,8 @@ class KpiSummaryView(_KpiView):
                    "with values and the three KPIs furthest off target (FRM-36 adverse deviation).",
                    responses={200: KpiSummarySerializer, **error_responses(*READ_ERRORS)})  # fmt: skip
     def get(self, request):
-        return Response(KpiSummarySerializer(sel.kpi_summary(user=request.user)).data)
+        user = request.user
+        return Response(cached("kpi.summary", user, lambda: KpiSummarySerializer(sel.kpi_summary(user=user)).data))
 
 
 class KpiTrendsView(_KpiView):

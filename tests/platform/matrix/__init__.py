@@ -19,6 +19,7 @@ from tests.platform.matrix import (
     inventory,
     io,
     kpi,
+    ops,
     optimization,
     production,
     publications,
@@ -30,4 +31,4 @@ from tests.platform.matrix import (
 
 AREAS = [supply, inventory, integrations, io, forecasting_runs, forecasting_jobs, forecasting_consensus,
          forecasting_accuracy, audit, collaboration, evidence, cycles, readiness, publications, scenarios,
-         optimization, production, kpi, dashboard, scorecard]  # fmt: skip
+         optimization, production, kpi, dashboard, scorecard, ops]  # fmt: skip
