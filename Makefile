@@ -12,7 +12,7 @@ POSTGRES_URL ?= postgres://postgres@127.0.0.1:5432/postgres
 PIP := $(PY) -m pip install --quiet --disable-pip-version-check
 PYTEST_ARGS ?=
 
-.PHONY: help install install-dev run serve migrate demo test test-postgres lint format migrations-check check clean
+.PHONY: help install install-dev run serve migrate demo test test-postgres lint security format migrations-check check clean
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -57,6 +57,9 @@ test-postgres: install-dev ## Run the whole test suite on PostgreSQL (DATABASE_U
 lint: install-dev ## Lint and check formatting (ruff)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+security: install-dev ## Security gates: ruff S rules, bandit, secrets scan, dependency audit (SECURITY.md)
+	bash .ci/security
 
 format: install-dev ## Apply ruff's fixes and formatting
 	$(BIN)/ruff check --fix .

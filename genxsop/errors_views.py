@@ -1,13 +1,24 @@
 """Error pages and bodies: JSON error body under /api/, friendly pages with the request id elsewhere."""
 
 import logging
+import sys
 
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.http import HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 
 from genxsop import context
-from genxsop.api.errors import error_response
+from genxsop.api.errors import (
+    DATABASE_RETRY_AFTER_SECONDS,
+    DATABASE_UNAVAILABLE_MESSAGE,
+    error_response,
+    is_database_unavailable,
+)
 
 logger = logging.getLogger("genxsop.security")
+logger_db = logging.getLogger("genxsop.request")
 
 MESSAGES = {
     400: "The request could not be understood.",
@@ -55,7 +66,37 @@ def page_not_found(request, exception=None):
     return _page(request, 404)
 
 
+def _database_unavailable(request):
+    """503 for a database outage met outside a DRF view (middleware, console views).
+
+    The page is rendered without the request: its context processors would query the database.
+    """
+    logger_db.error("database_unavailable", extra={"path": request.path})
+    # The outer middleware reads request.user for headers and the log line: a session user still
+    # to be loaded would wait for the database a second time.
+    request.user = AnonymousUser()
+    headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
+    if _is_api(request):
+        return error_response(
+            status=503, code="SERVICE_UNAVAILABLE", message=DATABASE_UNAVAILABLE_MESSAGE, headers=headers
+        )
+    values = {"status": 503, "message": DATABASE_UNAVAILABLE_MESSAGE, "request_id": context.request_id(),
+              "app_name": settings.APP_NAME, "app_version": settings.APP_VERSION}  # fmt: skip
+    try:
+        body = render_to_string("errors/error.html", values)
+        content_type = "text/html; charset=utf-8"
+    except Exception:
+        body = f"{DATABASE_UNAVAILABLE_MESSAGE} Request id: {context.request_id()}"
+        content_type = "text/plain; charset=utf-8"
+    response = HttpResponse(body, status=503, content_type=content_type)
+    response["Retry-After"] = headers["Retry-After"]
+    return response
+
+
 def server_error(request):
+    # Django calls this from inside its `except` block, so the exception is still at hand.
+    if is_database_unavailable(sys.exc_info()[1]):
+        return _database_unavailable(request)
     if _is_api(request):
         return error_response(status=500, code="INTERNAL_ERROR", message="An unexpected error occurred.")
     try:

@@ -1,5 +1,7 @@
 """Filter building blocks shared by every app's FilterSets (API-06/07)."""
 
+import datetime
+
 import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
@@ -55,6 +57,27 @@ class IdFilter(django_filters.NumberFilter):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(*args, **kwargs)
+
+
+class _UtcIsoDateTimeField(django_filters.fields.IsoDateTimeField):
+    def to_python(self, value):
+        value = super().to_python(value)
+        if value is None:
+            return None
+        try:
+            return value.astimezone(datetime.UTC)
+        except OverflowError:  # e.g. 0001-01-01T00:00+01:00 is before year 1 in UTC
+            raise ValidationError("Out of range.", code="invalid") from None
+
+
+class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """An ISO 8601 instant, compared in UTC.
+
+    Python accepts offsets up to ±23:59 but PostgreSQL only up to ±15:59, so a value such as
+    `2026-01-01T00:00-19:00` would otherwise reach the database as is and fail there (a 500).
+    """
+
+    field_class = _UtcIsoDateTimeField
 
 
 def filter_queryset(filterset_class, data, queryset):

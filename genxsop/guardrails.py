@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import ImproperlyConfigured
 
-DEV_SECRET_KEY = "genxsop-development-only-key-never-use-in-production-0123456789abcdef"  # noqa: S105  (public on purpose: refused in production)
+DEV_SECRET_KEY = "genxsop-development-only-key-never-use-in-production-0123456789abcdef"  # noqa: S105  (public on purpose: refused in production)  # nosec B105
 MIN_SECRET_KEY_LENGTH = 50
 MIN_PEPPER_LENGTH = 32
 

@@ -1,12 +1,14 @@
 """Liveness and readiness probes (OPS-10, OPS-11), and the checks `manage.py preflight` shares."""
 
+import contextlib
 import logging
 import re
+import threading
 import time
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db import DEFAULT_DB_ALIAS, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import JsonResponse
 from django.utils import timezone
@@ -18,6 +20,10 @@ from genxsop import context
 logger = logging.getLogger(__name__)
 WORKER_HEARTBEAT_MAX_AGE_SECONDS = 90
 DATABASE_CHECK_TIMEOUT_MS = 2000
+# `/ready` answers within 1 s even when the database does not answer at all (a load balancer must
+# see 503 quickly, and libpq never gives up connecting in less than 2 s): the probe gets 0.8 s,
+# the rest of the request the remainder.
+DATABASE_PROBE_DEADLINE_SECONDS = 0.8
 _URL_RE = re.compile(r"\b[a-z][a-z0-9+.-]*://\S+", re.I)
 _PASSWORD_RE = re.compile(r"(password\s*[=:]\s*)\S+", re.I)
 
@@ -43,18 +49,46 @@ def error_text(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
+def _postgres_select_one(outcome: dict) -> None:
+    """`SELECT 1` on a connection of its own, opened and closed in the calling thread."""
+    wrapper = connections.create_connection(DEFAULT_DB_ALIAS)
+    try:
+        with wrapper.cursor() as cursor:
+            cursor.execute(f"SET statement_timeout = {DATABASE_CHECK_TIMEOUT_MS}")
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:
+        outcome["error"] = exc
+    finally:
+        with contextlib.suppress(Exception):  # a connection the server already dropped
+            wrapper.close()
+        outcome["done"] = True
+
+
+def _postgres_probe() -> None:
+    """Raise what `SELECT 1` raised, or TimeoutError when it has not answered within the deadline.
+
+    It runs in a thread on a fresh connection: the request thread's persistent connection may be
+    the one that hangs (a network partition), and a hung probe must not hold the request.
+    The thread ends by itself at connect_timeout or statement_timeout.
+    """
+    outcome: dict = {}
+    thread = threading.Thread(target=_postgres_select_one, args=(outcome,), name="readiness-db-probe", daemon=True)
+    thread.start()
+    thread.join(DATABASE_PROBE_DEADLINE_SECONDS)
+    if not outcome.get("done"):
+        raise TimeoutError(f"no answer from the database within {DATABASE_PROBE_DEADLINE_SECONDS * 1000:.0f} ms")
+    if outcome.get("error") is not None:
+        raise outcome["error"]
+
+
 def database_probe() -> dict:
-    """`SELECT 1` on the default database: `{ok, latency_ms, error}`."""
+    """`SELECT 1` on the default database: `{ok, latency_ms, error}`, answered within the deadline on PostgreSQL."""
     connection = connections[DEFAULT_DB_ALIAS]
     started = time.perf_counter()
     try:
         if connection.vendor == "postgresql":
-            # Connecting is bounded by connect_timeout in settings; SET LOCAL bounds the statement
-            # and ends with this transaction, so persistent connections keep their own limits.
-            with transaction.atomic(using=DEFAULT_DB_ALIAS), connection.cursor() as cursor:
-                cursor.execute(f"SET LOCAL statement_timeout = {DATABASE_CHECK_TIMEOUT_MS}")
-                cursor.execute("SELECT 1")
-                cursor.fetchone()
+            _postgres_probe()
         else:
             # No transaction here: on SQLite it would BEGIN IMMEDIATE and take the write lock.
             with connection.cursor() as cursor:

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from genxsop import taskqueue
 from genxsop.api.errors import error_response
 
 logger = logging.getLogger(__name__)
@@ -81,12 +82,16 @@ class _Sums:
     status_2xx_count: int = 0
     status_3xx_count: int = 0
     status_4xx_count: int = 0
+    status_403_count: int = 0
+    status_429_count: int = 0
     duration_sum_ms: float = 0.0
     db_query_count: int = 0
     buckets: dict = dataclasses.field(default_factory=lambda: dict.fromkeys(BUCKET_FIELDS, 0))
 
 
 _STATUS_FIELDS = {2: "status_2xx_count", 3: "status_3xx_count", 4: "status_4xx_count", 5: "error_5xx_count"}
+# GOV-35: statuses counted on their own as well as in their class.
+_SECURITY_STATUS_FIELDS = {403: "status_403_count", 429: "status_429_count"}
 
 
 class Collector:
@@ -110,6 +115,8 @@ class Collector:
             sums.request_count += 1
             if status_field := _STATUS_FIELDS.get(status // 100):
                 setattr(sums, status_field, getattr(sums, status_field) + 1)
+            if security_field := _SECURITY_STATUS_FIELDS.get(status):
+                setattr(sums, security_field, getattr(sums, security_field) + 1)
             sums.duration_sum_ms += duration_ms
             sums.db_query_count += queries
             sums.buckets[bucket_field(duration_ms)] += 1
@@ -156,6 +163,8 @@ def _upsert(minute, route_group: str, method: str, process: str, sums: _Sums) ->
         "status_2xx_count": sums.status_2xx_count,
         "status_3xx_count": sums.status_3xx_count,
         "status_4xx_count": sums.status_4xx_count,
+        "status_403_count": sums.status_403_count,
+        "status_429_count": sums.status_429_count,
         "duration_sum_ms": sums.duration_sum_ms,
         "db_query_count": sums.db_query_count,
         **{field: n for field, n in sums.buckets.items() if n},
@@ -165,7 +174,8 @@ def _upsert(minute, route_group: str, method: str, process: str, sums: _Sums) ->
 
 
 COUNTER_FIELDS = ("request_count", "error_5xx_count", "status_2xx_count", "status_3xx_count", "status_4xx_count",
-                  "duration_sum_ms", "db_query_count", *BUCKET_FIELDS)  # fmt: skip
+                  "status_403_count", "status_429_count", "duration_sum_ms", "db_query_count",
+                  *BUCKET_FIELDS)  # fmt: skip
 # Where the retention purge adds up what it deletes, so that the /metrics counters never go down
 # (Prometheus would read a drop as a restart and count everything again). Outside every SLO window.
 CARRY_MINUTE = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
@@ -283,9 +293,91 @@ class _Exposition:
         return "\n".join(self.lines) + "\n"
 
 
-def render() -> str:
-    from django_q.models import OrmQ
+# Counters from tables with a retention purge ----------------------------------------------------
 
+INTEGRATION_ITEMS = "genxsop_integration_items_total"
+INTEGRATION_OUTCOMES = ("created", "updated", "skipped", "failed", "not_applied")
+
+
+def label_key(**labels) -> str:
+    """A sample's labels as MetricCarry stores them."""
+    return ",".join(f"{name}={value}" for name, value in labels.items())
+
+
+def carry_add(metric: str, amounts: dict[str, int]) -> None:
+    """Add what a purge deletes to the carries of `metric` ({label_key: amount}); call inside its transaction."""
+    from governance.models import MetricCarry
+
+    for labels, amount in amounts.items():
+        if not amount:
+            continue
+        if MetricCarry.objects.filter(metric=metric, labels=labels).update(value=F("value") + amount):
+            continue
+        try:
+            with transaction.atomic():
+                MetricCarry.objects.create(metric=metric, labels=labels, value=amount)
+        except IntegrityError:  # a concurrent purge created it first
+            MetricCarry.objects.filter(metric=metric, labels=labels).update(value=F("value") + amount)
+
+
+def integration_item_counts(batches) -> dict[str, int]:
+    """Items of the non-dry-run `batches` by operation and outcome, as {label_key: n}, in one query.
+
+    `not_applied` are the valid items of atomic batches rolled back by a failed item: they were
+    processed without being created, updated, skipped or failed.
+    """
+    counts = {}
+    per_operation = batches.filter(dry_run=False).order_by().values("operation")
+    for row in per_operation.annotate(**{f: Sum(f) for f in ("processed", "created", "updated", "skipped", "failed")}):
+        outcomes = {outcome: row[outcome] or 0 for outcome in INTEGRATION_OUTCOMES[:-1]}
+        outcomes["not_applied"] = max((row["processed"] or 0) - sum(outcomes.values()), 0)
+        for outcome, n in outcomes.items():
+            counts[label_key(operation=row["operation"], outcome=outcome)] = n
+    return counts
+
+
+def _integration_items(out: "_Exposition") -> None:
+    from governance.models import MetricCarry
+    from planning.choices import BatchOperation
+    from planning.models import IntegrationBatch
+
+    live = integration_item_counts(IntegrationBatch.objects.all())
+    carried = dict(MetricCarry.objects.filter(metric=INTEGRATION_ITEMS).values_list("labels", "value"))
+    out.family(INTEGRATION_ITEMS, "counter",
+               "Items of ERP sync and file import batches (dry runs excluded) by operation and outcome.")  # fmt: skip
+    for operation in BatchOperation.values:
+        for outcome in INTEGRATION_OUTCOMES:
+            key = label_key(operation=operation, outcome=outcome)
+            out.sample(INTEGRATION_ITEMS, live.get(key, 0) + carried.get(key, 0), operation=operation, outcome=outcome)
+
+
+CSP_REPORT_ROUTE = "csp-report"  # the URL name of the CSP report sink (API-OPS-06)
+
+
+def _security_events(out: "_Exposition", by_method: list[dict]) -> None:
+    """GOV-35: refused sign-ins, authorization failures, throttling and CSP reports, from every process."""
+    from governance import events
+    from governance.models import AuditEvent
+
+    out.family("genxsop_login_failures_total", "counter",
+               "Refused sign-in attempts, console and API (audited governance.login.failed events).")  # fmt: skip
+    out.sample("genxsop_login_failures_total", AuditEvent.objects.filter(event_type=events.LOGIN_FAILED).count())
+    denials = sum(row["status_403_count"] or 0 for row in by_method)
+    out.family("genxsop_authz_denials_total", "counter", "Requests refused with 403 (permissions, scope, CSRF).")
+    out.sample("genxsop_authz_denials_total", denials)
+    throttled = sum(row["status_429_count"] or 0 for row in by_method)
+    out.family("genxsop_throttled_requests_total", "counter", "Requests refused with 429 (throttling, login lockout).")
+    out.sample("genxsop_throttled_requests_total", throttled)
+    reports = sum(
+        row["status_2xx_count"] or 0
+        for row in by_method
+        if row["route_group"] == CSP_REPORT_ROUTE and row["method"] == "POST"
+    )
+    out.family("genxsop_csp_violations_total", "counter", "CSP violation reports received by the report sink.")
+    out.sample("genxsop_csp_violations_total", reports)
+
+
+def render() -> str:
     from forecasting.choices import JobStatus
     from forecasting.models import ForecastJob
     from governance.choices import Lane, PublicationOutcome
@@ -297,8 +389,7 @@ def render() -> str:
     out.family("genxsop_app_info", "gauge", "Version and environment of the installation.")
     out.sample("genxsop_app_info", 1, version=settings.APP_VERSION, environment=settings.ENVIRONMENT)
 
-    sums = {f: Sum(f) for f in ("request_count", "error_5xx_count", "status_2xx_count", "status_3xx_count",
-                                "status_4xx_count", "duration_sum_ms", "db_query_count", *BUCKET_FIELDS)}  # fmt: skip
+    sums = {f: Sum(f) for f in COUNTER_FIELDS}
     by_method = list(
         ServiceMetricBucket.objects.order_by().values("route_group", "method", "is_ml").annotate(**sums)
         .order_by("route_group", "method")
@@ -361,8 +452,14 @@ def render() -> str:
         "genxsop_forecast_jobs_stale_running", "gauge", "Running jobs whose heartbeat is older than 3 intervals."
     )
     out.sample("genxsop_forecast_jobs_stale_running", stale.count())
-    out.family("genxsop_task_queue_depth", "gauge", "Tasks waiting in the django-q2 ORM broker.")
-    out.sample("genxsop_task_queue_depth", OrmQ.objects.count())
+    depth = taskqueue.queue_depth()
+    out.family("genxsop_task_queue_depth", "gauge",
+               "Tasks in the django-q2 broker (ORM: waiting and unacknowledged; Redis: waiting); "
+               "absent while the broker cannot be reached.")  # fmt: skip
+    if depth is not None:
+        out.sample("genxsop_task_queue_depth", depth)
+    out.family("genxsop_task_broker_up", "gauge", "1 when the django-q2 broker answered this scrape, 0 when not.")
+    out.sample("genxsop_task_broker_up", int(depth is not None), broker=taskqueue.broker_name())
 
     published = dict.fromkeys([(lane, outcome) for lane in Lane.values for outcome in PublicationOutcome.values], 0)
     for lane, outcome, n in Publication.objects.order_by().values_list("lane", "outcome").annotate(n=Count("pk")):
@@ -384,6 +481,8 @@ def render() -> str:
     out.family("genxsop_outbox_messages", "gauge", "Outbound ERP messages by status.")
     for status, n in outbox.items():
         out.sample("genxsop_outbox_messages", n, status=status)
+    _integration_items(out)
+    _security_events(out, by_method)
 
     from genxsop.health import database_probe
     from governance.slo import compute_slis

@@ -41,14 +41,24 @@ def snapshot(instance: models.Model, fields: list[str] | None = None) -> dict:
     Timestamps maintained by the database layer are left out: they change on every write and
     would drown the real change in the history.
     """
+    names = _snapshot_names.get(type(instance))
+    if names is None:
+        names = _snapshot_names[type(instance)] = [
+            (f.name, f.attname) for f in instance._meta.concrete_fields
+            if not f.primary_key and f.name not in ("created_at", "updated_at", "password")
+        ]  # fmt: skip
     out = {}
-    for field in instance._meta.concrete_fields:
-        if field.primary_key or field.name in ("created_at", "updated_at", "password"):
+    for name, attname in names:
+        if fields is not None and name not in fields and attname not in fields:
             continue
-        if fields is not None and field.name not in fields and field.attname not in fields:
-            continue
-        out[field.attname] = to_json_value(getattr(instance, field.attname))
+        value = getattr(instance, attname)
+        out[attname] = value if type(value) in _JSON_PLAIN else to_json_value(value)
     return out
+
+
+# Per model, the fields a snapshot covers (bulk writers snapshot thousands of rows of one model).
+_snapshot_names: dict[type, list[tuple[str, str]]] = {}
+_JSON_PLAIN = frozenset({str, int, bool, type(None)})  # values to_json_value returns as they are
 
 
 def validate_instance(instance: models.Model, *, exclude: list[str] | None = None) -> None:

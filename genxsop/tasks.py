@@ -62,7 +62,14 @@ def enqueue(func_path: str, *args, job_id: str | None = None, q_options: dict | 
     def hand_over() -> None:
         from django_q.tasks import async_task
 
-        async_task(func_path, *args, job_id=job_id, trace_id=trace_id, q_options=options, **kwargs)
+        try:
+            async_task(func_path, *args, job_id=job_id, trace_id=trace_id, q_options=options, **kwargs)
+        except Exception:
+            # The caller's write has committed; failing now would turn a saved change into a 500. The
+            # job rows that matter (forecast jobs) stay queued and the reaper hands them over again once
+            # the broker answers; the log line is what an operator alerts on.
+            logger.exception("job_enqueue_failed", extra={"job_id": job_id, "func": func_path})
+            return
         logger.info("job_enqueued", extra={"job_id": job_id, "func": func_path})
 
     transaction.on_commit(hand_over)

@@ -28,3 +28,8 @@ urlpatterns = [
     path("oidc/", include("mozilla_django_oidc.urls")),  # SSO (ACC-27); 404 while OIDC_ENABLED is false
     path("", include("genxsop.console_urls")),
 ]
+if settings.BENCH_FLOOR_VIEW:
+    # Before the console's catch-all routes; see genxsop/bench_floor.py.
+    from genxsop.bench_floor import floor
+
+    urlpatterns.insert(0, re_path(r"^bench/floor/?$", floor, name="bench-floor"))

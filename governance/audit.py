@@ -19,18 +19,40 @@ _SECRET_KEYS = re.compile(r"password|secret|digest|token|pepper", re.IGNORECASE)
 SYSTEM_ACTOR_NAME = "system@genxsop.local"
 
 
+_entity_types: dict[type, str] = {}
+
+
 def entity_type_of(obj) -> str:
     """snake_case model name: `DemandPlan` -> `demand_plan` (the API's entity type)."""
     # __class__, not type(): request.user is a SimpleLazyObject, which reports the wrapped class here.
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", obj.__class__.__name__).lower()
+    cls = obj.__class__
+    name = _entity_types.get(cls)
+    if name is None:
+        name = _entity_types[cls] = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
+    return name
+
+
+_secret_keys: dict[str, bool] = {}  # key -> whether its value is redacted; documents reuse a few field names
+
+
+def _is_secret(key) -> bool:
+    secret = _secret_keys.get(key)
+    if secret is None:
+        secret = bool(_SECRET_KEYS.search(key))
+        if len(_secret_keys) < 10_000:
+            _secret_keys[key] = secret
+    return secret
 
 
 def _scrub(data):
     if isinstance(data, dict):
-        return {k: ("[redacted]" if _SECRET_KEYS.search(k) else _scrub(v)) for k, v in data.items()}
+        return {k: ("[redacted]" if _is_secret(k) else v if type(v) in _PLAIN else _scrub(v)) for k, v in data.items()}
     if isinstance(data, list):
         return [_scrub(v) for v in data]
     return data
+
+
+_PLAIN = frozenset({str, int, bool, float, type(None)})  # values _scrub returns as they are
 
 
 def _actor_fields(actor, ctx) -> dict:
@@ -93,6 +115,37 @@ def build(
 ) -> AuditEvent:
     """The unsaved audit row `record()` writes."""
     ctx = context.current()
+    return AuditEvent(**_actor_fields(actor, ctx), **_fields(ctx, event_type, target, before, after, message,
+                                                            metadata, related, target_type))  # fmt: skip
+
+
+def build_rows(entries: list[dict]) -> list[dict]:
+    """`build()` for many entries (`record`'s keyword arguments) as plain dicts of the model's column
+    values (`actor_id`, …; `occurred_at`, `chain_seq` and `chain_hash` still None), for writers that copy
+    rows without model instances. The request context and each actor's fields are read once."""
+    ctx = context.current()
+    actors: dict = {}
+    rows = []
+    for entry in entries:
+        actor = entry.get("actor")
+        person = actors.get(id(actor))  # the entries keep each actor alive, so ids are not reused
+        if person is None:
+            fields = _actor_fields(actor, ctx)
+            person = actors[id(actor)] = {
+                "actor_id": actor.pk if fields["actor"] is not None else None,
+                "actor_type": fields["actor_type"],
+                "actor_name": fields["actor_name"],
+            }
+        row = {"occurred_at": None, **person}
+        row.update(_fields(ctx, entry["event_type"], entry["target"], entry.get("before"), entry.get("after"),
+                           entry.get("message", ""), entry.get("metadata"), entry.get("related"),
+                           entry.get("target_type")))  # fmt: skip
+        row["chain_seq"], row["chain_hash"] = None, ""
+        rows.append(row)
+    return rows
+
+
+def _fields(ctx, event_type, target, before, after, message, metadata, related, target_type) -> dict:
     before = _scrub(before) if before is not None else None
     after = _scrub(after) if after is not None else None
     if before is not None and after is not None:
@@ -102,23 +155,22 @@ def build(
     meta = dict(metadata or {})
     if ctx.trace_id:
         meta.setdefault("trace_id", ctx.trace_id)
-    return AuditEvent(
-        **_actor_fields(actor, ctx),
-        api_token_id=ctx.api_token_id,
-        api_token_prefix=ctx.api_token_prefix,
-        source=ctx.source,
-        request_id=ctx.request_id if ctx.request_id != "-" else context.new_request_id(),
-        ip_address=ctx.ip_address[:45],
-        user_agent=ctx.user_agent[:255],
-        event_type=event_type,
-        target_type=target_type or entity_type_of(target),
-        target_id=str(target.pk),
-        target_repr=str(target)[:255],
-        related_type=entity_type_of(related) if related is not None else "",
-        related_id=str(related.pk) if related is not None else "",
-        before=before,
-        after=after,
-        changed_fields=changed,
-        message=message,
-        metadata=_scrub(meta),
-    )
+    return {
+        "api_token_id": ctx.api_token_id,
+        "api_token_prefix": ctx.api_token_prefix,
+        "source": ctx.source,
+        "request_id": ctx.request_id if ctx.request_id != "-" else context.new_request_id(),
+        "ip_address": ctx.ip_address[:45],
+        "user_agent": ctx.user_agent[:255],
+        "event_type": event_type,
+        "target_type": target_type or entity_type_of(target),
+        "target_id": str(target.pk),
+        "target_repr": str(target)[:255],
+        "related_type": entity_type_of(related) if related is not None else "",
+        "related_id": str(related.pk) if related is not None else "",
+        "before": before,
+        "after": after,
+        "changed_fields": changed,
+        "message": message,
+        "metadata": _scrub(meta),
+    }

@@ -36,8 +36,17 @@ VERIFY_CHUNK = 2000
 # Hashing ---------------------------------------------------------------------------------------
 
 
+# Values JSON writes as they are: most of a row's content, so they skip the recursive call.
+_LEAVES = frozenset({str, int, bool, type(None)})
+
+
 def _normalise(value):
     """JSON values as they come back from either database: jsonb prints integral floats as integers."""
+    kind = type(value)
+    if kind is dict:  # the common shapes first, without a call per plain value
+        return {k if type(k) is str else str(k): v if type(v) in _LEAVES else _normalise(v) for k, v in value.items()}
+    if kind is list:
+        return [v if type(v) in _LEAVES else _normalise(v) for v in value]
     if isinstance(value, dict):
         return {str(k): _normalise(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -51,11 +60,15 @@ def _timestamp(value: datetime.datetime) -> str:
     return value.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+# One encoder for every row: `json.dumps` with these options would build a new one per call.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical(content: dict) -> bytes:
     """The bytes a row's hash covers: its `CHAIN_FIELDS`, sorted-key compact JSON, UTF-8."""
     data = {name: content[name] for name in CHAIN_FIELDS}
     data["occurred_at"] = _timestamp(data["occurred_at"])
-    return json.dumps(_normalise(data), sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    return _ENCODER.encode(_normalise(data)).encode()
 
 
 def link(prev_hash: str, content: dict) -> str:
@@ -84,30 +97,45 @@ def _locked_head():
     return head
 
 
-def append(events: list, *, batch_size: int = 1000) -> list:
-    """Insert unsaved audit rows at the end of the chain; must run inside a transaction.
+def chain(rows: list[dict]) -> list[dict]:
+    """Give audit rows (dicts holding at least `CHAIN_FIELDS` but `chain_seq`) the next positions of the
+    chain: `occurred_at` where it is not a datetime yet, `chain_seq` and `chain_hash`, in list order.
 
-    The head row stays locked until the transaction commits or rolls back, so the next writer
-    sees this transaction's last hash, and a rolled-back transaction leaves no gap.
+    Must run inside the transaction that then inserts the rows, before anything else could append:
+    the chain head, moved here to the last row, stays locked until that transaction commits or rolls
+    back, so the next writer sees this transaction's last hash and a rolled-back one leaves no gap.
+    Every writer of audit rows goes through here (`append`, and the batch engine's bulk copy).
     """
-    from governance.models import AuditChainHead, AuditEvent
+    from governance.models import AuditChainHead
 
-    if not events:
-        return []
+    if not rows:
+        return rows
     head = _locked_head()
     seq, prev = head.last_seq, head.last_hash or GENESIS_HASH
     now = timezone.now()  # after the lock: occurred_at follows the chain order
-    for event in events:
-        if not isinstance(event.occurred_at, datetime.datetime):
-            event.occurred_at = now
+    for row in rows:
+        if not isinstance(row["occurred_at"], datetime.datetime):
+            row["occurred_at"] = now
         seq += 1
-        event.chain_seq = seq
-        prev = event.chain_hash = link(prev, _content_of(event))
+        row["chain_seq"] = seq
+        prev = row["chain_hash"] = link(prev, row)
+    AuditChainHead.objects.filter(pk=1).update(last_seq=seq, last_hash=prev)
+    return rows
+
+
+def append(events: list, *, batch_size: int = 1000) -> list:
+    """Insert unsaved audit rows (model instances) at the end of the chain; must run inside a transaction."""
+    from governance.models import AuditEvent
+
+    if not events:
+        return []
+    rows = chain([_content_of(event) for event in events])
+    for event, row in zip(events, rows, strict=True):
+        event.occurred_at, event.chain_seq, event.chain_hash = row["occurred_at"], row["chain_seq"], row["chain_hash"]
     if len(events) == 1:
         events[0].save(force_insert=True)
     else:
         events = AuditEvent.objects.bulk_create(events, batch_size=batch_size)
-    AuditChainHead.objects.filter(pk=1).update(last_seq=seq, last_hash=prev)
     return events
 
 

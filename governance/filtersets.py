@@ -3,7 +3,7 @@
 import django_filters
 from django.db.models import Q
 
-from genxsop.filters import IdFilter
+from genxsop.filters import IdFilter, UtcIsoDateTimeFilter
 from governance.choices import (
     ACTION_ITEM_OPEN_STATUSES,
     ActionItemStatus,
@@ -36,8 +36,8 @@ class AuditEventFilterSet(django_filters.FilterSet):
     source = django_filters.ChoiceFilter(choices=Source.choices)
     request_id = django_filters.CharFilter(lookup_expr="exact")
     # `from`/`to` are Python keywords, hence the declared names.
-    occurred_from = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte", label="from")
-    occurred_to = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lte", label="to")
+    occurred_from = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte", label="from")
+    occurred_to = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="lte", label="to")
     search = django_filters.CharFilter(method="filter_search", label="Message, entity or actor contains")
 
     class Meta:

@@ -713,6 +713,10 @@ class ServiceMetricBucket(models.Model):
     status_2xx_count = models.PositiveIntegerField(default=0)
     status_3xx_count = models.PositiveIntegerField(default=0)
     status_4xx_count = models.PositiveIntegerField(default=0)
+    # GOV-35: authorization failures (403, CSRF refusals included) and throttled requests (429),
+    # counted here so that /metrics reports them from every process.
+    status_403_count = models.PositiveIntegerField(default=0)
+    status_429_count = models.PositiveIntegerField(default=0)
     # The latency histogram: requests per upper bound in ms (not cumulative). Columns rather than
     # GOV-18's JSON object, so that flushes add to them with F() and reports sum them in SQL.
     duration_le_25 = models.PositiveIntegerField(default=0)
@@ -740,3 +744,25 @@ class ServiceMetricBucket(models.Model):
 
     def __str__(self) -> str:
         return f"{self.minute:%Y-%m-%d %H:%M} {self.method} {self.route_group} ({self.process})"
+
+
+class MetricCarry(models.Model):
+    """What a retention purge deleted from a table that a /metrics counter counts (OPS-50).
+
+    A counter computed from rows would go down when old rows are purged, and Prometheus reads a
+    drop as a restart; the purge adds the deleted amounts here, in the same transaction, and
+    /metrics adds them back. `labels` is the sample's label set as `name=value` pairs joined by
+    commas, in the order the exposition writes them.
+    """
+
+    metric = models.CharField(max_length=100)
+    labels = models.CharField(max_length=300, blank=True, default="")
+    value = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        db_table = "metric_carries"
+        ordering = ["metric", "labels"]
+        constraints = [models.UniqueConstraint(fields=["metric", "labels"], name="uq_metric_carries_key")]
+
+    def __str__(self) -> str:
+        return f"{self.metric}{{{self.labels}}} {self.value}"

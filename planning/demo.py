@@ -102,7 +102,7 @@ SCOPED_USERS: tuple[DemoUser, ...] = (
 )  # fmt: skip
 
 SERVICE_ACCOUNT = DemoUser("erp-integration@genxsop.local", "ERP Integration", Role.SOP_COORDINATOR, "IT")
-SERVICE_TOKEN_NAME = "ERP integration (demo)"  # noqa: S105  (a label, not a secret)
+SERVICE_TOKEN_NAME = "ERP integration (demo)"  # noqa: S105  (a label, not a secret)  # nosec B105
 SERVICE_TOKEN_SCOPES = ["integrations:write", "planning:read"]
 
 # Catalog (DEMO-03) -----------------------------------------------------------------------------

@@ -23,7 +23,7 @@ MANUAL = (("supplier_otd", Decimal("94.5"), Decimal("2.5")), ("order_cycle_time"
 
 def _manual_value(seed: int, code: str, period, centre: Decimal, spread: Decimal) -> Decimal:
     # Seeded per KPI and month, so the values do not depend on loading order (DEMO-01).
-    rng = random.Random(f"{seed}:{code}:{period:%Y-%m}")  # noqa: S311 - demo figures, not secrets
+    rng = random.Random(f"{seed}:{code}:{period:%Y-%m}")  # noqa: S311 - demo figures, not secrets  # nosec B311
     return (centre + Decimal(str(rng.uniform(-1, 1))) * spread).quantize(Decimal("0.1"))
 
 

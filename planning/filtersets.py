@@ -7,7 +7,14 @@ from django import forms
 from django.db.models import Q
 
 from genxsop.errors import ValidationFailed
-from genxsop.filters import MAX_ID, CommaCharFilter, CommaChoiceFilter, IdFilter, StrictBooleanFilter
+from genxsop.filters import (
+    MAX_ID,
+    CommaCharFilter,
+    CommaChoiceFilter,
+    IdFilter,
+    StrictBooleanFilter,
+    UtcIsoDateTimeFilter,
+)
 from planning.choices import (
     AbcClass,
     BatchChannel,
@@ -224,8 +231,8 @@ class IntegrationBatchFilterSet(django_filters.FilterSet):
     channel = CommaChoiceFilter(choices=BatchChannel.choices)
     source_system = django_filters.CharFilter(lookup_expr="iexact")
     # `from`/`to` are Python keywords, hence the declared names.
-    created_from = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte", label="from")
-    created_to = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte", label="to")
+    created_from = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="gte", label="from")
+    created_to = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lte", label="to")
     search = django_filters.CharFilter(method="filter_search", label="Source system, batch id or file name contains")
 
     class Meta:

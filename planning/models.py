@@ -374,6 +374,8 @@ class SupplyPlan(VersionedPlan):
             models.Index(fields=["status", "period"], name="ix_supply_plans_status_period"),
             models.Index(fields=["product", "period"], name="ix_supply_plans_product_period"),
             models.Index(fields=["location", "period"], name="ix_supply_plans_loc_period"),
+            # The list's default order starts with -period; without it every list sorts the whole table.
+            models.Index(fields=["period", "location"], name="ix_supply_plans_period_loc"),
             models.Index(fields=["history_of", "version"], name="ix_supply_plans_history"),
         ]
 

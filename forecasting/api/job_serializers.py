@@ -76,7 +76,9 @@ class JobSerializer(serializers.ModelSerializer):
     product_id = serializers.IntegerField(read_only=True, allow_null=True)
     requested_by = serializers.IntegerField(source="requested_by_id", read_only=True)
     requested_by_name = serializers.SerializerMethodField()
-    retry_of = serializers.SlugRelatedField(slug_field="job_id", read_only=True, help_text="job_id of the source job.")
+    retry_of = serializers.SlugRelatedField(
+        slug_field="job_id", read_only=True, allow_null=True, help_text="job_id of the source job; null if none."
+    )
 
     class Meta:
         model = ForecastJob

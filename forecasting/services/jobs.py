@@ -19,7 +19,7 @@ from forecasting import permissions as perms
 from forecasting.choices import JOB_TERMINAL, JOB_TRANSITIONS, TOTAL_CHANNEL, TOTAL_REGION, JobErrorCode, JobKind
 from forecasting.choices import JobStatus as S
 from forecasting.models import ForecastJob
-from genxsop import context, tasks
+from genxsop import context, taskqueue, tasks
 from genxsop.errors import InvalidStateTransition, NotFound, PermissionDenied, ValidationFailed
 from genxsop.services import require_perm, snapshot
 from governance import audit
@@ -367,12 +367,6 @@ def record_worker_event(job_pk: int, status: str, *, metadata: dict | None = Non
 ORPHAN_AFTER = datetime.timedelta(minutes=2)
 
 
-def _pending_task_names() -> set[str]:
-    from django_q.models import OrmQ
-
-    return {name for name in (q.name() for q in OrmQ.objects.all()) if name}
-
-
 def forecast_jobs_reap(*, now: datetime.datetime | None = None) -> dict:
     """FC-74. A running job whose heartbeat is older than 3 x FORECAST_JOB_HEARTBEAT_SECONDS lost its
     worker: requeued with attempt + 1 while attempt < max_attempts, else failed WORKER_LOST (TIMEOUT
@@ -410,8 +404,9 @@ def forecast_jobs_reap(*, now: datetime.datetime | None = None) -> dict:
             if status == S.QUEUED:
                 forecast_job_enqueue(ForecastJob.objects.get(pk=row.pk))
     orphans = ForecastJob.objects.filter(status=S.QUEUED, updated_at__lt=now - ORPHAN_AFTER)
-    if orphans.exists():
-        pending = _pending_task_names()
+    # An unreachable broker could not take the task again either; the next run retries.
+    pending = taskqueue.pending_task_names() if orphans.exists() else None
+    if pending is not None:
         for row in orphans.only("pk", "task_id"):
             if row.task_id and row.task_id in pending:
                 continue

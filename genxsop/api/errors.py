@@ -26,6 +26,21 @@ STATUS_CODES = {
 }
 
 
+DATABASE_UNAVAILABLE_MESSAGE = "The service cannot reach its database right now; retry shortly."
+DATABASE_RETRY_AFTER_SECONDS = 5
+
+
+def is_database_unavailable(exc: BaseException | None) -> bool:
+    """A lost or refused database connection (not a bad statement): the request may succeed on retry.
+
+    Django wraps the driver's errors, so the class says it: OperationalError covers refused,
+    dropped and timed-out connections, InterfaceError a connection already closed.
+    """
+    from django.db import InterfaceError, OperationalError
+
+    return isinstance(exc, OperationalError | InterfaceError)
+
+
 def error_body(*, status: int, code: str | None = None, message: str, fields: dict | None = None,
                context_data: dict | None = None) -> dict:  # fmt: skip
     code = code or STATUS_CODES.get(status, "ERROR")

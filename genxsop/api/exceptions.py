@@ -9,7 +9,12 @@ from django.http import Http404
 from rest_framework import exceptions as drf
 from rest_framework.response import Response
 
-from genxsop.api.errors import error_body
+from genxsop.api.errors import (
+    DATABASE_RETRY_AFTER_SECONDS,
+    DATABASE_UNAVAILABLE_MESSAGE,
+    error_body,
+    is_database_unavailable,
+)
 from genxsop.errors import DomainError
 
 logger = logging.getLogger("genxsop.api")
@@ -62,6 +67,13 @@ def api_exception_handler(exc, ctx):
         return _respond(413, "PAYLOAD_TOO_LARGE", "The request body is larger than the allowed size.")
     if isinstance(exc, DjangoPermissionDenied):
         exc = drf.PermissionDenied()
+    if is_database_unavailable(exc):
+        # An outage, not a bug: 503 tells clients and load balancers to retry (API-09).
+        logger.error("database_unavailable", extra={"path": getattr(request, "path", ""), "error": type(exc).__name__})
+        return _respond(
+            503, "SERVICE_UNAVAILABLE", DATABASE_UNAVAILABLE_MESSAGE,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )  # fmt: skip
     if isinstance(exc, IntegrityError):
         text = str(exc).lower()
         if "unique" in text or "duplicate" in text:

@@ -87,6 +87,8 @@ _ERROR_DESCRIPTIONS = {
     429: "RATE_LIMITED; see the Retry-After header.",
 }
 
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
 READ_ERRORS = (401, 403, 429)
 WRITE_ERRORS = (400, 401, 403, 413, 415, 429)
 
@@ -119,3 +121,22 @@ def drop_trailing_slash_aliases(endpoints):
         seen.add(key)
         kept.append((path, path_regex, method, callback))
     return kept
+
+
+def document_if_match_errors(result, generator, request, public):
+    """Postprocessing hook: an operation that reads `If-Match` also answers 400 for a malformed one.
+
+    The header is parsed before the body (WF-05), so even a DELETE, which documents no body
+    errors of its own, is 400 INVALID_PARAMETER when the header is not an ETag.
+    """
+    for item in result.get("paths", {}).values():
+        for operation in item.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            headers = {p.get("name") for p in operation.get("parameters", []) if p.get("in") == "header"}
+            if "If-Match" in headers and "400" not in operation["responses"]:
+                operation["responses"]["400"] = {
+                    "description": 'INVALID_PARAMETER: If-Match is not an ETag such as W/"3".',
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+                }
+    return result

@@ -112,6 +112,11 @@ elif _db["ENGINE"] == "django.db.backends.postgresql":
     _db["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
     _db["CONN_HEALTH_CHECKS"] = True
     _db.setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    # A partition that drops packets without a reset would hold an open connection until the kernel
+    # gives up (minutes); keepalives and a send timeout turn it into an error the 503 path handles.
+    for _key, _value in (("keepalives", 1), ("keepalives_idle", 30), ("keepalives_interval", 10),
+                         ("keepalives_count", 3), ("tcp_user_timeout", 30000)):  # fmt: skip
+        _db["OPTIONS"].setdefault(_key, _value)
 DATABASES = {"default": _db}
 DATABASE_IS_SQLITE = _db["ENGINE"] == "django.db.backends.sqlite3"
 
@@ -388,7 +393,7 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["genxsop.api.parsers.StrictJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "genxsop.api.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
@@ -417,6 +422,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["genxsop.api.schema.drop_trailing_slash_aliases"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",  # the default, kept
+        "genxsop.api.schema.document_if_match_errors",
+    ],
     # Several entities have a `status`; name each enum after its entity instead of a hash suffix.
     "ENUM_NAME_OVERRIDES": {
         "ProductStatusEnum": "planning.choices.ProductStatus",
@@ -466,10 +475,25 @@ KPI_REFRESH_CRON = env_daily_cron("KPI_REFRESH_CRON", "30 3 * * *")
 # Dashboard and KPI overview reads in the shared cache (OPS-44); 0 turns the cache off.
 DASHBOARD_CACHE_SECONDS = env_int("DASHBOARD_CACHE_SECONDS", 60, minimum=0, maximum=3600)
 Q_WORKERS = env_int("Q_WORKERS", 2, minimum=1, maximum=32)
+# The task broker (OPS-61, docs/scale-out.md): empty keeps the queue in the default database (ORM
+# broker); redis://host:port/db or rediss://... uses django-q2's Redis broker. Bounded socket
+# timeouts, so that /metrics, /ready and the reaper answer when Redis is gone instead of hanging.
+Q_BROKER_URL = env_str("Q_BROKER_URL")
+if Q_BROKER_URL:
+    if not Q_BROKER_URL.startswith(("redis://", "rediss://")):
+        raise ImproperlyConfigured("Q_BROKER_URL must be empty (database broker) or start with redis:// or rediss://.")
+    from redis.connection import parse_url
+
+    try:
+        _q_broker = {"redis": {"socket_connect_timeout": 2, "socket_timeout": 5, **parse_url(Q_BROKER_URL)}}
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"Q_BROKER_URL is not a valid Redis URL: {exc}") from None
+else:
+    _q_broker = {"orm": "default"}
 _q_timeout = FORECAST_JOB_TIMEOUT_SECONDS + 60
 Q_CLUSTER = {
     "name": "genxsop",
-    "orm": "default",
+    **_q_broker,
     "workers": Q_WORKERS,
     "timeout": _q_timeout,
     "retry": _q_timeout + 60,  # must exceed timeout or a long task is redelivered while still running
@@ -488,6 +512,9 @@ READINESS_CHECK_MIGRATIONS = env_bool("READINESS_CHECK_MIGRATIONS", True)
 READINESS_CHECK_WORKER = env_bool("READINESS_CHECK_WORKER", False)
 METRICS_ENABLED = env_bool("METRICS_ENABLED", True)
 METRICS_TOKEN = env_str("METRICS_TOKEN")
+# Mounts GET /bench/floor, a bare JSON view behind the full middleware stack: the latency floor
+# `bench/load.py` compares the API with. Off in normal deployments.
+BENCH_FLOOR_VIEW = env_bool("BENCH_FLOOR_VIEW", False)
 
 # DEMO DATA
 # ------------------------------------------------------------------------------

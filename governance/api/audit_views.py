@@ -92,6 +92,7 @@ def _paginated(view, queryset) -> Response:
 
 class AuditLogListView(_AuditView):
     filterset_class = AuditEventFilterSet
+    pagination_class = EnvelopePagination  # tells the schema that the list comes in the paginated envelope
 
     @extend_schema(
         summary="Search the audit log",
@@ -116,6 +117,7 @@ class AuditLogDetailView(_AuditView):
 
 class AuditEntityView(_AuditView):
     permission = None  # whoever can read the entity (checked by the selector)
+    pagination_class = EnvelopePagination  # tells the schema that the list comes in the paginated envelope
 
     @extend_schema(
         summary="History of one entity",

@@ -9,18 +9,21 @@ from django.contrib.auth import update_session_auth_hash
 from django.urls import NoReverseMatch, reverse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from genxsop.api.fields import StrictCharField
+from genxsop.api.parsers import StrictJSONParser
 from genxsop.api.schema import error_responses
 from genxsop.api.throttling import LoginThrottle
 from genxsop.api.validation import validated_body
 from governance.api.serializers import MeSerializer
 from governance.models import AuthToken
 from governance.services import api_login as login_service
+
+TOKEN_TYPE = "bearer"  # noqa: S105  (the OAuth 2 token type name, RFC 6750: not a credential)  # nosec B105
 
 # Serializers ---------------------------------------------------------------------------------
 
@@ -83,7 +86,7 @@ def _token_response(issued: login_service.IssuedTokens) -> Response:
     body = {
         "access_token": issued.access_token,
         "refresh_token": issued.refresh_token,
-        "token_type": "bearer",
+        "token_type": TOKEN_TYPE,
         "expires_in": issued.expires_in,
         "refresh_expires_in": issued.refresh_expires_in,
         "user": MeSerializer(issued.user).data,
@@ -104,7 +107,7 @@ class PublicAuthView(APIView):
 
 
 class LoginView(PublicAuthView):
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    parser_classes = [StrictJSONParser, FormParser, MultiPartParser]
 
     @extend_schema(
         summary="Sign in with email and password",

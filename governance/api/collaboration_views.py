@@ -160,6 +160,7 @@ class CycleDecisionsView(GenericAPIView):
     permission_classes = [IsAuthenticatedWithTokenScope]
     serializer_class = DecisionSerializer
     queryset = Decision.objects.none()
+    pagination_class = None  # the cycle's decisions come as a plain list
 
     @extend_schema(
         summary="Decisions of a cycle",
@@ -275,6 +276,7 @@ class CycleActionItemsView(GenericAPIView):
     permission_classes = [IsAuthenticatedWithTokenScope]
     serializer_class = ActionItemSerializer
     queryset = ActionItem.objects.none()
+    pagination_class = None  # the cycle's action items come as a plain list
 
     @extend_schema(
         summary="Action items of a cycle",

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from genxsop.api.fields import StrictCharField
 from genxsop.api.filters import FilterSetSchemaBackend
 from genxsop.api.permissions import IsAuthenticatedWithTokenScope
-from genxsop.api.schema import ID_PARAMETER, READ_ERRORS, WRITE_ERRORS, error_responses
+from genxsop.api.schema import ID_PARAMETER, READ_ERRORS, WRITE_ERRORS, XLSX_MEDIA_TYPE, error_responses
 from genxsop.api.validation import validated_body
 from genxsop.errors import NotFound, ValidationFailed
 from genxsop.services import require_perm
@@ -217,6 +217,7 @@ def _flag(value, name: str) -> bool:
 
 class PublicationDiffView(_Base):
     serializer_class = PublicationDiffSerializer
+    pagination_class = None  # every change in one plain list
 
     @extend_schema(
         summary="What changed between two publications",
@@ -301,6 +302,7 @@ class PublicationExportView(_Base):
         description=f"API-GOV-19: CSV (default) or XLSX with the columns {', '.join(ITEM_COLUMNS)}.",
         parameters=[ID_PARAMETER, OpenApiParameter("format", OpenApiTypes.STR, enum=["csv", "xlsx"])],
         responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
+                   (200, XLSX_MEDIA_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
                    **error_responses(400, *READ_ERRORS, 404)},
     )  # fmt: skip
     def get(self, request, pk):

@@ -242,6 +242,7 @@ _FROM_TO = [
 class BatchListView(_IntegrationView):
     permission = perms.VIEW_INTEGRATION_BATCH
     filterset_class = IntegrationBatchFilterSet
+    pagination_class = EnvelopePagination  # tells the schema that the list comes in the paginated envelope
 
     @extend_schema(
         summary="List integration batches",
@@ -310,6 +311,7 @@ PublishSupplyPlanView = _publish_view("supply", "supply")
 class OutboxListView(_IntegrationView):
     permission = perms.VIEW_OUTBOUND_MESSAGE
     filterset_class = OutboundMessageFilterSet
+    pagination_class = EnvelopePagination  # tells the schema that the list comes in the paginated envelope
 
     @extend_schema(
         summary="List the ERP outbox",

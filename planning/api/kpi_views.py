@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from genxsop.api.pagination import EnvelopePagination
 from genxsop.api.permissions import HasActionPermission
-from genxsop.api.schema import READ_ERRORS, WRITE_ERRORS, error_responses
+from genxsop.api.schema import READ_ERRORS, WRITE_ERRORS, XLSX_MEDIA_TYPE, error_responses
 from genxsop.api.validation import validated_body, validated_query
 from genxsop.readcache import cached
 from planning import permissions as perms
@@ -426,6 +426,7 @@ class KpiExportView(_KpiView):
         description="API-KPI-14: the list filters of API-KPI-01; audited (planning.data.exported).",
         parameters=[*_LIST_PARAMETERS, OpenApiParameter("format", OpenApiTypes.STR, enum=["csv", "xlsx"])],
         responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The file."),
+                   (200, XLSX_MEDIA_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
                    **error_responses(400, *READ_ERRORS)},
     )  # fmt: skip
     def get(self, request):

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from genxsop.filters import MAX_ID
 from planning.models import Scenario
 from planning.services.scenarios import scenario_allowed_actions
 
@@ -118,7 +119,9 @@ class ScenarioCloneInputSerializer(serializers.Serializer):
 
 
 class ScenarioCompareInputSerializer(serializers.Serializer):
-    scenario_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=2, max_length=6)
+    scenario_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=MAX_ID), min_length=2, max_length=6
+    )
 
 
 class _FiguresSerializer(serializers.Serializer):

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from genxsop.api.permissions import HasActionPermission
-from genxsop.api.schema import ID_PARAMETER, READ_ERRORS, WRITE_ERRORS, error_responses
+from genxsop.api.schema import ID_PARAMETER, READ_ERRORS, WRITE_ERRORS, XLSX_MEDIA_TYPE, error_responses
 from genxsop.api.validation import validated_body
 from genxsop.api.viewsets import ServiceViewSet
 from genxsop.errors import ValidationFailed
@@ -228,6 +228,7 @@ class ScenarioCompareExportView(_ReadView):
         "against the first; the export is audited (planning.data.exported).",
         parameters=[_IDS_PARAMETER, OpenApiParameter("format", OpenApiTypes.STR, enum=["csv", "xlsx"])],
         responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The file."),
+                   (200, XLSX_MEDIA_TYPE): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
                    **error_responses(400, *READ_ERRORS, 404)},
     )  # fmt: skip
     def get(self, request):

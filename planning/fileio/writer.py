@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from planning.fileio.reader import CSV, XLSX
 
@@ -59,7 +60,8 @@ def _xlsx_value(value):
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, datetime.date):
         return value.isoformat()
-    return safe_text(str(value))
+    # XML cannot carry most control characters; openpyxl refuses the whole workbook if a cell has one.
+    return safe_text(ILLEGAL_CHARACTERS_RE.sub("", str(value)))
 
 
 class _Echo:

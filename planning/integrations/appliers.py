@@ -17,7 +17,6 @@ from django.utils import timezone
 from genxsop.errors import DomainError, NotFound, ValidationFailed
 from genxsop.scoping import object_scope
 from genxsop.services import snapshot
-from governance import audit
 from planning import events, inventory_rules
 from planning import permissions as perms
 from planning.choices import (
@@ -30,7 +29,7 @@ from planning.choices import (
     ProductStatus,
     SnapshotSource,
 )
-from planning.integrations.bulk import bulk_update_rows
+from planning.integrations.bulk import bulk_update_rows, insert_rows, record_audit
 from planning.integrations.values import (
     GRANULARITY_CONFLICT,
     INVALID_VALUE,
@@ -185,7 +184,7 @@ class Applier:
         self._inserted = []
 
     def insert(self, model, objs: list) -> None:
-        model.objects.bulk_create(objs, batch_size=CHUNK_SIZE)
+        insert_rows(model, objs, batch_size=CHUNK_SIZE)
         self._inserted.extend(objs)
 
     def forget_inserted(self) -> None:
@@ -339,7 +338,7 @@ class ProductApplier(Applier):
                 item.change["category"] = parent
             else:
                 item.change["changes"]["category"] = parent
-        audit.record_many([
+        record_audit([
             {"actor": self.ctx.actor, "event_type": events.CATEGORY_CREATED, "target": c, "after": snapshot(c),
              "metadata": self.ctx.audit_metadata()} for c in created
         ])  # fmt: skip
@@ -364,7 +363,7 @@ class ProductApplier(Applier):
             bulk_update_rows(Product, [i.change["row"] for i in changed], [*sorted(update_fields), "updated_at"],
                                         batch_size=CHUNK_SIZE)  # fmt: skip
         meta = self.ctx.audit_metadata()
-        audit.record_many(
+        record_audit(
             [{"actor": self.ctx.actor, "event_type": events.PRODUCT_CREATED, "target": r, "after": snapshot(r),
               "metadata": meta} for r in rows]
             + [{"actor": self.ctx.actor, "event_type": events.PRODUCT_UPDATED, "target": i.change["row"],
@@ -484,7 +483,7 @@ class InventoryApplier(Applier):
         if new_locations:
             self.insert(Location, new_locations)
             meta = ctx.audit_metadata()
-            audit.record_many([{"actor": ctx.actor, "event_type": events.LOCATION_CREATED, "target": loc,
+            record_audit([{"actor": ctx.actor, "event_type": events.LOCATION_CREATED, "target": loc,
                                 "after": snapshot(loc), "metadata": meta} for loc in new_locations])  # fmt: skip
         created = [i.change["row"] for i in items if i.outcome == "created"]
         updated = [i for i in items if i.outcome == "updated"]
@@ -510,7 +509,7 @@ class InventoryApplier(Applier):
             # A re-sent unchanged position still confirms the stock as of now (freshness, FRM-10).
             Inventory.objects.filter(pk__in=skipped).update(snapshot_at=self.snapshot_at)
         meta = ctx.audit_metadata()
-        audit.record_many(
+        record_audit(
             [{"actor": ctx.actor, "event_type": events.INVENTORY_CREATED, "target": r, "after": snapshot(r),
               "metadata": meta} for r in created]
             + [{"actor": ctx.actor, "event_type": events.INVENTORY_UPDATED, "target": i.change["row"],
@@ -629,7 +628,7 @@ class ActualsApplier(Applier):
                                            batch_size=CHUNK_SIZE)  # fmt: skip
         meta = ctx.audit_metadata()
         name = self.actual_field
-        audit.record_many(
+        record_audit(
             [{"actor": ctx.actor, "event_type": self.event_created, "target": r, "after": snapshot(r),
               "metadata": meta} for r in created]
             + [{"actor": ctx.actor, "event_type": self.event_actual, "target": i.change["row"],

@@ -4,6 +4,7 @@ Each `Field` turns one value into its Python type or raises `ItemError` with the
 """
 
 import datetime
+import functools
 import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -51,11 +52,15 @@ class Field:
     choices: tuple[str, ...] = ()
 
     def coerce(self, value):
-        if is_absent(value):
+        if value is None or (isinstance(value, str) and not value.strip()):
             if self.required:
                 raise ItemError(REQUIRED_FIELD, f"{self.name} is required.", self.name)
             return None
-        return getattr(self, f"_{self.kind}")(value)
+        if type(value) is str and self.kind == "text":  # the most common value: no further checks
+            text = value.strip()
+            if len(text) <= self.max_length:
+                return text
+        return _COERCERS[self.kind](self, value)
 
     def _text(self, value) -> str:
         if not isinstance(value, (str, int, Decimal)) or isinstance(value, bool):
@@ -81,8 +86,8 @@ class Field:
         return number
 
     def _decimal(self, value) -> Decimal:
-        number = self._number(value).quantize(Decimal(1).scaleb(-self.decimal_places), ROUND_HALF_UP)
-        if abs(number) >= Decimal(10) ** (self.max_digits - self.decimal_places):
+        number = self._number(value).quantize(_quantum(self.decimal_places), ROUND_HALF_UP)
+        if abs(number) >= _limit(self.max_digits - self.decimal_places):
             raise ItemError(OUT_OF_RANGE, f"{self.name} is too large.", self.name)
         return number
 
@@ -121,6 +126,22 @@ class Field:
 
     def _bool(self, value) -> bool:
         return parse_bool(value, self.name)
+
+
+# Field.kind -> its method, looked up once instead of by name for every value.
+_COERCERS = {
+    kind: getattr(Field, f"_{kind}") for kind in ("text", "decimal", "int", "period", "date", "choice", "bool")
+}
+
+
+@functools.cache
+def _quantum(places: int) -> Decimal:
+    return Decimal(1).scaleb(-places)
+
+
+@functools.cache
+def _limit(digits: int) -> Decimal:
+    return Decimal(10) ** digits
 
 
 def parse_period(value, name: str = "period") -> datetime.date:

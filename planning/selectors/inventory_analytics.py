@@ -80,8 +80,12 @@ class PolicyExceptionFilterSet(django_filters.FilterSet):
 
 
 def _exceptions(user) -> QuerySet[InventoryPolicyException]:
-    return InventoryPolicyException.objects.for_user(user).select_related(
-        "inventory__product", "inventory__location", "owner", "run"
+    # A run's parameters and result documents are large (every row it evaluated) and shared by all of
+    # its exceptions: joined in, they were fetched and decoded once per exception row.
+    return (
+        InventoryPolicyException.objects.for_user(user)
+        .select_related("inventory__product", "inventory__location", "owner", "run")
+        .defer("run__parameters", "run__result")
     )
 
 

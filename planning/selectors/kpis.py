@@ -201,6 +201,8 @@ def kpi_trends(*, user, names: list[str], months: int = 12) -> dict:
     rows = _rows(user)
     if not names:
         raise _bad("metric_name", "At least one metric_name is required.")
+    if any("\x00" in name for name in names):  # PostgreSQL cannot even compare such a string
+        raise _bad("metric_name", "Must not contain the NUL character.")
     if not 1 <= months <= 60:
         raise _bad("months", "Must be between 1 and 60.")
     newest = dict(rows.filter(metric_name__in=names).order_by().values("metric_name").annotate(p=Max("period"))

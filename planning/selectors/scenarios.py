@@ -12,6 +12,7 @@ import json
 from django.db.models import QuerySet
 
 from genxsop.errors import NotFound, ValidationFailed
+from genxsop.filters import MAX_ID
 from genxsop.scoping import object_scope
 from genxsop.services import require_perm
 from planning import permissions as perms
@@ -124,7 +125,11 @@ def scenario_compare_ids(raw) -> list[int]:
         try:
             if isinstance(value, bool):
                 raise ValueError
-            ids.append(int(str(value).strip()))
+            pk = int(str(value).strip())
+            # Beyond a bigint the database cannot even compare it (SQLite raises OverflowError).
+            if not 1 <= pk <= MAX_ID:
+                raise ValueError
+            ids.append(pk)
         except (TypeError, ValueError):
             raise ValidationFailed(fields={"scenario_ids": [f"{value!r} is not a scenario id."]}) from None
     ids = list(dict.fromkeys(ids))

@@ -44,8 +44,11 @@ def planning_today() -> datetime.date:
 
 
 def _supply_plans(user) -> QuerySet[SupplyPlan]:
-    return SupplyPlan.objects.for_user(user).select_related(
-        "product", "location", "locked_by_publication", *_PLAN_USERS
+    # The user references in their own small queries, as for demand plans (planner cost of the joins).
+    return (
+        SupplyPlan.objects.for_user(user)
+        .select_related("product", "location", "locked_by_publication")
+        .prefetch_related(*_PLAN_USERS)
     )
 
 

@@ -203,6 +203,12 @@ def outbound_message_retry(*, actor, message: OutboundMessage) -> OutboundMessag
 def integration_batch_purge(*, now: datetime.datetime | None = None) -> int:
     """INT-03 retention: delete batches (and so forget their keys) older than
     INTEGRATION_BATCH_RETENTION_DAYS. A system job; returns how many were deleted."""
+    from genxsop import metrics
+
     cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.INTEGRATION_BATCH_RETENTION_DAYS)
-    deleted, _ = IntegrationBatch.objects.filter(created_at__lt=cutoff).delete()
+    with transaction.atomic():
+        doomed = IntegrationBatch.objects.filter(created_at__lt=cutoff)
+        # Their items stay counted in /metrics (genxsop_integration_items_total never goes down).
+        metrics.carry_add(metrics.INTEGRATION_ITEMS, metrics.integration_item_counts(doomed))
+        deleted, _ = doomed.delete()
     return deleted

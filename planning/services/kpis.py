@@ -94,6 +94,9 @@ def kpi_refresh_periods(period_from=None, period_to=None, *, today: datetime.dat
     future month stops at the last closed month (open months are never written). From after to is 400."""
     last_closed = last_closed_month(today or planning_today())
     first, last = _as_month(period_from, "period_from"), _as_month(period_to, "period_to")
+    for month, name in ((first, "period_from"), (last, "period_to")):
+        if month is not None and not datetime.date(2000, 1, 1) <= month <= datetime.date(2100, 12, 1):
+            raise ValidationFailed(fields={name: ["Periods lie between 2000-01 and 2100-12."]})
     if first is not None and last is not None and first > last:
         raise ValidationFailed(fields={"period_to": ["period_to must not be before period_from."]})
     if last is None:

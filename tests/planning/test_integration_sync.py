@@ -6,11 +6,12 @@ from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth.models import Permission
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
 from genxsop.errors import IdempotencyInProgress, IdempotencyKeyReused, PermissionDenied, ValidationFailed
+from governance import audit_chain
 from governance.choices import Role
 from governance.models import AuditEvent
 from governance.services.scopes import user_scopes_set
@@ -18,6 +19,7 @@ from planning import services
 from planning.choices import BatchStatus, InventoryStatus, PlanSource, PlanStatus
 from planning.integrations.appliers import InventoryApplier
 from planning.integrations.batch import request_hash, run_batch
+from planning.integrations.bulk import bulk_update_rows, insert_rows
 from planning.models import (
     Category,
     DemandPlan,
@@ -507,3 +509,68 @@ def test_sync_query_count_does_not_grow_with_the_batch(w, operation, make_item):
     assert len(_reads(small)) == len(_reads(large))
     if connection.vendor == "postgresql":  # SQLite splits bulk statements by its 999-parameter limit
         assert len(small) == len(large)
+
+
+# Set-based writes (ADR 0013): COPY on PostgreSQL, the ORM's bulk operations elsewhere ------------------
+
+
+def test_a_large_sync_writes_every_row_and_a_verifiable_audit_row_for_each(w):
+    skus = [f"BULK-{i:04d}" for i in range(1200)]  # more than one write chunk
+    Product.objects.bulk_create([Product(sku=sku, name=sku, category=w.audio) for sku in skus])
+    first = [{"sku": sku, "location": "WH1", "on_hand_qty": i % 7} for i, sku in enumerate(skus)]
+    _, body, _ = sync(w, "inventory_sync", first)
+    assert (body["created"], body["failed"]) == (1200, 0)
+    rows = {r.product.sku: r for r in Inventory.objects.select_related("product").filter(location=w.wh)}
+    assert {sku: rows[sku].on_hand_qty for sku in skus[:3]} == {"BULK-0000": 0, "BULK-0001": 1, "BULK-0002": 2}
+    created = AuditEvent.objects.filter(event_type="planning.inventory.created")
+    assert sorted(created.values_list("target_id", flat=True)) == sorted(str(r.pk) for r in rows.values())
+    event = created.get(target_id=str(rows["BULK-0003"].pk))
+    assert event.after["on_hand_qty"] == "3.00"
+    assert event.metadata["source"] == "erp"
+
+    second = [{**item, "on_hand_qty": item["on_hand_qty"] + 1} for item in first[:700]]
+    second += [{**item, "on_hand_qty": 99} for item in first[700:701]]
+    _, body, _ = sync(w, "inventory_sync", second)
+    assert (body["updated"], body["failed"]) == (701, 0)
+    row = Inventory.objects.get(pk=rows["BULK-0003"].pk)
+    assert (row.on_hand_qty, row.version) == (Decimal("4.00"), rows["BULK-0003"].version + 1)
+    assert Inventory.objects.get(pk=rows["BULK-0700"].pk).on_hand_qty == Decimal("99.00")
+    assert Inventory.objects.get(pk=rows["BULK-0701"].pk).on_hand_qty == Decimal("1.00")  # not sent: unchanged
+    updated = AuditEvent.objects.get(event_type="planning.inventory.updated", target_id=str(row.pk))
+    assert (updated.before["on_hand_qty"], updated.after["on_hand_qty"]) == ("3.00", "4.00")
+    assert AuditEvent.objects.filter(event_type="planning.inventory.updated").count() == 701
+    assert audit_chain.verify().ok
+
+
+def test_demand_actuals_create_then_update_in_bulk(w):
+    skus = [f"ACT-{i:04d}" for i in range(1100)]
+    Product.objects.bulk_create([Product(sku=sku, name=sku, category=w.audio) for sku in skus])
+    items = [{"sku": sku, "period": LAST_MONTH.isoformat(), "actual_qty": i} for i, sku in enumerate(skus)]
+    _, body, _ = sync(w, "demand_actuals_sync", items)
+    assert (body["created"], body["failed"]) == (1100, 0)
+    _, body, _ = sync(w, "demand_actuals_sync", [{**item, "actual_qty": item["actual_qty"] * 2} for item in items])
+    assert (body["updated"], body["skipped"], body["failed"]) == (1099, 1, 0)  # 0 * 2 is unchanged
+    plan = DemandPlan.objects.get(product__sku="ACT-0500", period=LAST_MONTH, is_current=True)
+    assert (plan.actual_qty, plan.forecast_qty, plan.version, plan.source) == (Decimal("1000.00"), 0, 1, "erp")
+    recorded = AuditEvent.objects.get(event_type="planning.demand_plan.actual_recorded", target_id=str(plan.pk))
+    assert (recorded.before, recorded.after) == ({"actual_qty": "500.00"}, {"actual_qty": "1000.00"})
+    assert audit_chain.verify().ok
+
+
+def test_bulk_insert_gives_saved_rows_and_refuses_a_duplicate_as_a_database_error(w):
+    locations = [Location(code=f"BL{i}", name=f"Bulk {i}") for i in range(3)]
+    with transaction.atomic():
+        insert_rows(Location, locations)
+    assert all(not loc._state.adding for loc in locations)
+    assert {loc.pk: loc.code for loc in locations} == dict(
+        Location.objects.filter(code__startswith="BL").values_list("pk", "code")
+    )
+    for loc in locations:
+        loc.name = f"Renamed {loc.code}"
+    bulk_update_rows(Location, locations, ["name"])
+    assert sorted(Location.objects.filter(code__startswith="BL").values_list("name", flat=True)) == [
+        "Renamed BL0", "Renamed BL1", "Renamed BL2"
+    ]  # fmt: skip
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_rows(Location, [Location(code="BL1", name="again")])
+    assert Location.objects.filter(code="BL1").count() == 1

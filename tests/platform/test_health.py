@@ -117,7 +117,8 @@ class TestReady:
                 'connection to "postgres://app:pw-in-settings@db:5432/sop" failed: password=pw-in-settings\nline two'
             )
 
-        monkeypatch.setattr(health.connections["default"], "cursor", refuse)
+        # On the class: the PostgreSQL probe runs on a connection of its own.
+        monkeypatch.setattr(type(health.connections["default"]), "cursor", refuse)
 
         response = client.get("/ready")
 

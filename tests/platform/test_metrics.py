@@ -4,11 +4,14 @@ import datetime
 import re
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import timezone
 from django_q.models import OrmQ
+from rest_framework.test import APIClient
 
 from forecasting.choices import JobErrorCode, JobKind, JobStatus
 from forecasting.models import ForecastJob
@@ -17,6 +20,9 @@ from governance import slo
 from governance.choices import Role
 from governance.models import Publication, ReadinessEvaluation, ServiceMetricBucket
 from governance.services.retention import metric_buckets_purge
+from planning.integrations.batch import run_batch
+from planning.models import IntegrationBatch
+from planning.services.integrations import integration_batch_purge
 
 pytestmark = pytest.mark.django_db
 
@@ -395,3 +401,99 @@ def test_the_window_is_1_to_90_days(admin_api, days):
 def test_a_token_without_ops_read_or_a_planner_is_refused(api_client_for, make_user, admin_user):
     assert api_client_for(admin_user, scopes=["planning:read"]).get("/api/v1/ops/slo").status_code == 403
     assert api_client_for(make_user(Role.DEMAND_PLANNER)).get("/api/v1/ops/slo").status_code == 403
+
+
+# GOV-35 security events and ERP items (OPS-50) ---------------------------------------------------
+
+
+def _counter(text: str, sample: str) -> int:
+    return int(_value(text, sample))
+
+
+SECURITY_COUNTERS = ("genxsop_login_failures_total", "genxsop_authz_denials_total",
+                     "genxsop_throttled_requests_total", "genxsop_csp_violations_total")  # fmt: skip
+
+
+def test_refused_sign_ins_denials_throttling_and_csp_reports_are_counted(clock, users, settings):
+    settings.METRICS_TOKEN = TOKEN
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK,
+                               "DEFAULT_THROTTLE_RATES": {**settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+                                                          "login": "2/min"}}  # fmt: skip
+    cache.clear()
+    before = _scrape()
+    assert [_counter(before, name) for name in SECURITY_COUNTERS] == [0, 0, 0, 0]
+    email = users[Role.VIEWER].email
+
+    # A refused console sign-in, then two refused API sign-ins and a third attempt over the login limit.
+    console = Client()
+    assert console.post(reverse("account_login"), {"login": email, "password": "wrong"}).status_code == 200
+    api = APIClient()
+    answers = [api.post("/api/v1/auth/login", {"email": email, "password": "wrong"}, format="json").status_code
+               for _ in range(3)]  # fmt: skip
+    assert answers == [401, 401, 429]
+    # Two authorization failures: a planner on an EXEC_C report, and a console form posted without its CSRF token.
+    planner = APIClient()
+    planner.force_authenticate(users[Role.DEMAND_PLANNER])
+    assert planner.get("/api/v1/ops/slo").status_code == 403
+    browser = Client(enforce_csrf_checks=True)
+    browser.force_login(users[Role.ADMIN])
+    assert browser.post(reverse("account_logout")).status_code == 403
+    # One CSP violation report from a browser.
+    report = {"csp-report": {"blocked-uri": "https://evil.example/x.js", "effective-directive": "script-src-elem"}}
+    assert Client().post("/csp-report/", report, content_type="application/csp-report").status_code == 204
+
+    # The request counters reach /metrics through the per-minute buckets, whichever process served them.
+    assert [_counter(_scrape(), name) for name in SECURITY_COUNTERS][1:] == [0, 0, 0]
+    metrics.collector.flush()
+    after = _scrape()
+    assert [_counter(after, name) for name in SECURITY_COUNTERS] == [3, 2, 1, 1]
+    bucket = ServiceMetricBucket.objects.get(route_group=metrics.CSP_REPORT_ROUTE, method="POST")
+    assert (bucket.request_count, bucket.status_2xx_count, bucket.status_403_count) == (1, 1, 0)
+
+
+def _items(text: str, operation: str) -> dict[str, int]:
+    return {outcome: _counter(text, f'genxsop_integration_items_total{{operation="{operation}",outcome="{outcome}"}}')
+            for outcome in metrics.INTEGRATION_OUTCOMES}  # fmt: skip
+
+
+def test_erp_sync_items_are_counted_by_operation_and_outcome(users, settings):
+    settings.METRICS_TOKEN = TOKEN
+    coordinator = users[Role.SOP_COORDINATOR]
+    assert _items(_scrape(), "products_sync") == dict.fromkeys(metrics.INTEGRATION_OUTCOMES, 0)
+
+    def sync(items, **meta):
+        meta = {"source_system": "SAP", "idempotency_key": f"k-{sync.n}", **meta}
+        sync.n += 1
+        return run_batch(actor=coordinator, operation="products_sync", channel="api", items=items, meta=meta)[1]
+
+    sync.n = 0
+    good = {"sku": "M-1", "name": "Metered", "category_name": "Audio"}
+    bad = {"sku": "M-2", "name": "Broken", "category_name": "Audio", "status": "no-such-status"}
+    assert (sync([good, bad])["created"], sync([good])["skipped"]) == (1, 1)
+    sync([{**good, "sku": "M-3"}, bad], atomic=True)  # rolled back: M-3 is not applied
+    sync([{**good, "sku": "M-4"}], dry_run=True)  # a dry run changes nothing: not counted
+
+    assert _items(_scrape(), "products_sync") == {"created": 1, "updated": 0, "skipped": 1, "failed": 2,
+                                                  "not_applied": 1}  # fmt: skip
+    assert _items(_scrape(), "inventory_sync") == dict.fromkeys(metrics.INTEGRATION_OUTCOMES, 0)
+
+
+def test_purged_batches_stay_counted(users, settings):
+    settings.METRICS_TOKEN = TOKEN
+    run_batch(actor=users[Role.SOP_COORDINATOR], operation="products_sync", channel="api",
+              items=[{"sku": "P-1", "name": "Old", "category_name": "Audio"}],
+              meta={"source_system": "SAP", "idempotency_key": "old"})  # fmt: skip
+    IntegrationBatch.objects.update(created_at=timezone.now() - datetime.timedelta(days=91))
+    before = _items(_scrape(), "products_sync")
+    assert before["created"] == 1
+
+    assert integration_batch_purge() == 1
+    assert not IntegrationBatch.objects.exists()
+    assert _items(_scrape(), "products_sync") == before
+    # A later purge adds to the same carry.
+    run_batch(actor=users[Role.SOP_COORDINATOR], operation="products_sync", channel="api",
+              items=[{"sku": "P-2", "name": "Older", "category_name": "Audio"}],
+              meta={"source_system": "SAP", "idempotency_key": "older"})  # fmt: skip
+    IntegrationBatch.objects.update(created_at=timezone.now() - datetime.timedelta(days=100))
+    assert integration_batch_purge() == 1
+    assert _items(_scrape(), "products_sync")["created"] == 2

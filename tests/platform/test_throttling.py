@@ -97,6 +97,53 @@ def test_requests_are_limited_per_user_whatever_the_credential(users, rates, api
     assert_rate_limited(session_client.get(f"{API}/auth/me"))
 
 
+@pytest.fixture
+def clock(monkeypatch):
+    """The throttles' clock, moved by hand: `clock.now = 30.0`."""
+    from genxsop.api import throttling
+
+    class Clock:
+        now = 1_000_000.0
+
+    for throttle in (throttling.UserThrottle, throttling.AnonThrottle, throttling.WriteThrottle):
+        monkeypatch.setattr(throttle, "timer", lambda self: Clock.now)
+    return Clock
+
+
+def test_the_user_limit_is_a_sliding_window(users, rates, api_client_for, clock):
+    rates(user="3/min")
+    client = api_client_for(users[Role.DEMAND_PLANNER])
+    start = clock.now
+    for offset in (0, 20, 40):
+        clock.now = start + offset
+        assert client.get(f"{API}/auth/me").status_code == 200
+
+    clock.now = start + 59
+    response = client.get(f"{API}/auth/me")
+    assert_rate_limited(response)
+    assert int(response["Retry-After"]) == 1  # the request at 0 leaves the window at 60
+
+    clock.now = start + 60.5
+    assert client.get(f"{API}/auth/me").status_code == 200
+    clock.now = start + 61
+    assert_rate_limited(client.get(f"{API}/auth/me"))
+
+
+def test_the_stored_counter_stays_small_whatever_the_rate(users, rates, api_client_for, clock):
+    rates(user="100000/min")
+    planner = users[Role.DEMAND_PLANNER]
+    client = api_client_for(planner)
+    for _ in range(300):
+        clock.now += 0.25
+        assert client.get(f"{API}/auth/me").status_code == 200
+
+    stored = cache.get(f"throttle_user_{planner.pk}")
+    # One entry per second of the window rather than one per request, still counting the 240 requests of
+    # the last minute (and at most the few of the second that straddles its start).
+    assert len(stored) <= 61
+    assert 240 <= sum(count for _, count, _ in stored) <= 244
+
+
 def test_anonymous_clients_are_limited_per_address(rates):
     rates(anon="2/min")
     client = APIClient()

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from genxsop import context, health
+from genxsop import context, health, taskqueue
 from genxsop.checks import settings_namespace
 from genxsop.guardrails import guardrail_results
 
@@ -47,6 +47,8 @@ class Command(BaseCommand):
             out.append((FAIL, "migrations", "not checked: database unreachable"))
             out.append((FAIL, "cache", "not checked: database unreachable") if _db_cache() else self._cache())
             out.append((WARN, "worker", "not checked: database unreachable"))
+            orm = taskqueue.broker_name() == "orm"
+            out.append((FAIL, "broker", "not checked: database unreachable") if orm else self._broker())
             return out
         try:
             pending = health.pending_migrations()
@@ -66,7 +68,19 @@ class Command(BaseCommand):
             # Workers may start after the web tier; the heartbeat gates only where readiness asks.
             status = FAIL if settings.READINESS_CHECK_WORKER else WARN
             out.append((status, "worker", beat["error"]))
+        out.append(self._broker())
         return out
+
+    @staticmethod
+    def _broker() -> tuple[str, str, str]:
+        name = taskqueue.broker_name()
+        try:
+            depth = taskqueue.queue_depth()
+        except Exception as exc:  # the ORM broker's table is missing until migrations ran
+            return FAIL, "broker", f"{name}: {health.error_text(exc)}"
+        if depth is None:
+            return FAIL, "broker", f"{name}: unreachable; jobs cannot be queued"
+        return PASS, "broker", f"{name} reachable, {depth} task(s) in the queue"
 
     @staticmethod
     def _cache() -> tuple[str, str, str]:

@@ -8,7 +8,7 @@ import contextlib
 import ctypes
 import os
 import signal
-import subprocess
+import subprocess  # nosec B404  # starts our own web and worker processes, nothing else
 import sys
 import threading
 import time
@@ -84,7 +84,7 @@ class Command(BaseCommand):
         previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             for child in children:
-                child.process = subprocess.Popen(  # noqa: S603  (fixed argv: our interpreter and manage.py)
+                child.process = subprocess.Popen(  # noqa: S603  (fixed argv: our interpreter and manage.py)  # nosec B603
                     child.argv,
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
