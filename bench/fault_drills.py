@@ -37,6 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.forecasting.test_jobs_worker import SEED, start_cluster, stop_cluster, wait_for  # noqa: E402
 from tests.platform import faultkit  # noqa: E402 (needs ROOT on sys.path)
 from tests.platform.subproc import base_env, manage  # noqa: E402
 from tests.platform.tcpproxy import BLACKHOLE, REFUSE, TcpProxy  # noqa: E402
@@ -44,25 +45,6 @@ from tests.platform.tcpproxy import BLACKHOLE, REFUSE, TcpProxy  # noqa: E402
 DB_PREFIX = "gx_fault_"
 READY_LIMIT_SECONDS = 1.0
 REFUSED = "FAULT-DRILL-REFUSED"
-
-JOB_SEED = """
-from forecasting.services.jobs import forecast_job_create
-from genxsop import context
-from governance.choices import Role
-from governance.services import user_create
-from tests.factories import ProductFactory
-from tests.forecasting.history_data import seasonal, write_actuals
-
-with context.cli_context():
-    planner = user_create(actor=None, email="jobs@drill.test", full_name="Jobs", role=Role.DEMAND_PLANNER)
-    ids = []
-    for i in range({n}):
-        product = ProductFactory()
-        write_actuals(product, seasonal(24, base=100 + 7 * i))
-        ids.append(product.pk)
-    job, _ = forecast_job_create(actor=planner, product_ids=ids, horizon=3)
-print("JOB=%d" % job.pk)
-"""
 
 
 def parse_args() -> argparse.Namespace:
@@ -129,46 +111,18 @@ def job_row(pk: int) -> dict:
     return dict(zip(cols, values, strict=True))
 
 
-def start_cluster(env: dict, log: Path) -> subprocess.Popen:
-    with log.open("a") as out:
-        return subprocess.Popen(
-            [sys.executable, str(ROOT / "manage.py"), "qcluster"], cwd=ROOT, env=env, stdout=out,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-
-
-def stop_cluster(cluster: subprocess.Popen) -> None:
-    if cluster.poll() is None:
-        cluster.send_signal(signal.SIGTERM)
-        try:
-            cluster.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(cluster.pid, signal.SIGKILL)
-            cluster.wait(timeout=5)
-
-
-def wait_for(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise TimeoutError(f"timed out waiting for {what}")
-
-
 def drill_worker() -> tuple[bool, dict]:
     env = env_for(DIRECT_URL, DJANGO_SETTINGS_MODULE="tests.forecasting.worker_settings", Q_WORKERS="1",
                   FORECAST_JOB_HEARTBEAT_SECONDS="1", FORECAST_JOB_CHUNK_SIZE="1",
                   FORECAST_JOB_CHUNK_PAUSE_SECONDS="0.7")  # fmt: skip
-    proc = manage("shell", "-c", JOB_SEED.replace("{n}", str(ARGS.series)), env=env, timeout=300)
+    proc = manage("shell", "-c", SEED.replace("{n}", str(ARGS.series)), env=env, timeout=300)
     if proc.returncode != 0:
         sys.exit(f"job seed failed:\n{proc.stderr}")
     pk = int(proc.stdout.rsplit("JOB=", 1)[1].strip())
     log = LOG_DIR / "qcluster.log"
     cluster = start_cluster(env, log)
     try:
-        wait_for(lambda: int(job_row(pk)["series_done"] or 0) >= 2, 120, "two series done")
+        wait_for(lambda: int(job_row(pk)["series_done"] or 0) >= 2, timeout=120, what="two series done", log=log)
         row = job_row(pk)
         worker_pid = int(row["worker"].rsplit(":", 1)[1])
         os.kill(worker_pid, signal.SIGKILL)  # the process running the job, and only it
@@ -178,7 +132,9 @@ def drill_worker() -> tuple[bool, dict]:
         time.sleep(3.5)
         stop_cluster(cluster)
         cluster = start_cluster(env, log)
-        wait_for(lambda: job_row(pk)["status"] in ("completed", "failed"), 300, "the job to finish")
+        wait_for(
+            lambda: job_row(pk)["status"] in ("completed", "failed"), timeout=300, what="the job to finish", log=log
+        )
         seconds = time.perf_counter() - killed_at
     finally:
         stop_cluster(cluster)
