@@ -182,7 +182,8 @@ class PlanViewSet(VersionedRowMixin, ServiceViewSet):
                                      expected_version=self._expected_version(data))  # fmt: skip
         return self._reload(plan)
 
-    @action(detail=True, methods=["get"])
+    # A plain list, neither paged nor filtered: without these the schema would document the envelope.
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def versions(self, request, pk):
         rows = self.versions_selector(user=request.user, pk=pk)
         return Response(self.version_serializer_class(rows, many=True).data)

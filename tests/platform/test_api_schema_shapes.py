@@ -9,6 +9,7 @@ from drf_spectacular.generators import SchemaGenerator
 from genxsop.api.schema import XLSX_MEDIA_TYPE
 from governance.services.cycles import cycle_create
 from planning import services as catalog
+from tests.factories import ProductFactory
 
 API = "/api/v1"
 
@@ -83,3 +84,20 @@ def test_a_malformed_if_match_on_delete_is_a_documented_400(schema, admin_api, a
     assert response.status_code == 400, response.content
     assert response.json()["error"]["code"] == "INVALID_PARAMETER"
     assert admin_api.get(f"{API}/demand/plans/{plan.pk}").status_code == 200  # not deleted
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/demand/plans/{id}/versions/", "/supply/plans/{id}/versions/"])
+def test_a_plans_versions_are_documented_as_the_plain_list_they_are_without_list_filters(schema, path):
+    assert _ok_schema(schema, path)["type"] == "array"
+    parameters = schema["paths"][API + path]["get"]["parameters"]
+    assert [p["name"] for p in parameters] == ["id"]
+
+
+@pytest.mark.django_db
+def test_a_demand_plans_versions_endpoint_sends_a_plain_list(admin_api, admin_user):
+    plan = catalog.demand_plan_create(actor=admin_user, product=ProductFactory(),
+                                      data={"period": date(2026, 5, 1), "forecast_qty": 10})  # fmt: skip
+    response = admin_api.get(f"{API}/demand/plans/{plan.pk}/versions/")
+    assert response.status_code == 200, response.content
+    assert [row["version"] for row in response.json()] == [1]
