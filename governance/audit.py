@@ -44,7 +44,33 @@ def _is_secret(key) -> bool:
     return secret
 
 
+# Key sets of flat documents (a model's snapshot keys) found free of secret names.
+_clean_keysets: set[tuple] = set()
+
+
+def _flat(data: dict) -> bool:
+    kinds = frozenset(map(type, data.values()))
+    flat = _flat_kinds.get(kinds)
+    if flat is None:
+        flat = kinds <= _PLAIN or not any(issubclass(kind, dict | list) for kind in kinds)
+        if len(_flat_kinds) < 1_000:
+            _flat_kinds[kinds] = flat
+    return flat
+
+
+_flat_kinds: dict[frozenset, bool] = {}  # value type sets seen, and whether none of them nests
+
+
 def _scrub(data):
+    if type(data) is dict and _flat(data):
+        # No nested documents: only keys can need redacting, and a model's snapshots repeat the same keys.
+        keys = tuple(data)
+        if keys in _clean_keysets:
+            return dict(data)
+        if not any(_is_secret(k) for k in keys):
+            if len(_clean_keysets) < 1_000:
+                _clean_keysets.add(keys)
+            return dict(data)
     if isinstance(data, dict):
         return {k: ("[redacted]" if _is_secret(k) else v if type(v) in _PLAIN else _scrub(v)) for k, v in data.items()}
     if isinstance(data, list):
@@ -125,6 +151,8 @@ def build_rows(entries: list[dict]) -> list[dict]:
     rows without model instances. The request context and each actor's fields are read once."""
     ctx = context.current()
     actors: dict = {}
+    metas: dict = {}  # id(metadata) -> the scrubbed metadata: entries of a batch share one document
+    keysets: dict = {}  # changed field lists, one per distinct list
     rows = []
     for entry in entries:
         actor = entry.get("actor")
@@ -136,25 +164,36 @@ def build_rows(entries: list[dict]) -> list[dict]:
                 "actor_type": fields["actor_type"],
                 "actor_name": fields["actor_name"],
             }
+        metadata = entry.get("metadata")
+        meta = metas.get(id(metadata))
+        if meta is None:
+            meta = metas[id(metadata)] = _metadata(ctx, metadata)
         row = {"occurred_at": None, **person}
         row.update(_fields(ctx, entry["event_type"], entry["target"], entry.get("before"), entry.get("after"),
-                           entry.get("message", ""), entry.get("metadata"), entry.get("related"),
-                           entry.get("target_type")))  # fmt: skip
+                           entry.get("message", ""), metadata, entry.get("related"), entry.get("target_type"),
+                           scrubbed_meta=meta))  # fmt: skip
+        changed = tuple(row["changed_fields"])
+        row["changed_fields"] = keysets.setdefault(changed, row["changed_fields"])
         row["chain_seq"], row["chain_hash"] = None, ""
         rows.append(row)
     return rows
 
 
-def _fields(ctx, event_type, target, before, after, message, metadata, related, target_type) -> dict:
+def _metadata(ctx, metadata) -> dict:
+    meta = dict(metadata or {})
+    if ctx.trace_id:
+        meta.setdefault("trace_id", ctx.trace_id)
+    return _scrub(meta)
+
+
+def _fields(ctx, event_type, target, before, after, message, metadata, related, target_type, *,
+            scrubbed_meta=None) -> dict:  # fmt: skip
     before = _scrub(before) if before is not None else None
     after = _scrub(after) if after is not None else None
     if before is not None and after is not None:
         changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
     else:
         changed = sorted((after or before or {}).keys())
-    meta = dict(metadata or {})
-    if ctx.trace_id:
-        meta.setdefault("trace_id", ctx.trace_id)
     return {
         "api_token_id": ctx.api_token_id,
         "api_token_prefix": ctx.api_token_prefix,
@@ -172,5 +211,5 @@ def _fields(ctx, event_type, target, before, after, message, metadata, related, 
         "after": after,
         "changed_fields": changed,
         "message": message,
-        "metadata": _scrub(meta),
+        "metadata": _metadata(ctx, metadata) if scrubbed_meta is None else scrubbed_meta,
     }

@@ -17,6 +17,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from json.encoder import encode_basestring
 
 from django.db import connection as default_connection
 from django.utils import timezone
@@ -76,6 +77,83 @@ def link(prev_hash: str, content: dict) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + canonical(content)).hexdigest()
 
 
+# `canonical()` assembled field by field, for writers of many rows: the same bytes (the keys of a row
+# are plain ASCII names, so sorted-key JSON of the whole row is its sorted fields' JSON joined), but
+# each JSON document is encoded once for both the hash and the stored column.
+_SORTED_FIELDS = tuple((name, f'"{name}":') for name in sorted(CHAIN_FIELDS))
+JSON_FIELDS = ("before", "after", "changed_fields", "metadata")
+_STR_KEYS = frozenset({str})
+_NONE = type(None)
+
+
+def _flat_exact(value) -> bool:
+    """Whether `value` is a flat dict or list that encodes the same before and after `_normalise`:
+    exact `str` keys (JSON sorts and writes other keys differently) and only string, integer, boolean
+    or null values (no float, which `_normalise` may turn into an integer, and no nesting)."""
+    kind = type(value)
+    if kind is dict:
+        if not _STR_KEYS.issuperset(map(type, value)):
+            return False
+        values = value.values()
+    elif kind is list:
+        values = value
+    else:
+        return False
+    kinds = frozenset(map(type, values))
+    exact = _exact_kinds.get(kinds)
+    if exact is None:
+        exact = kinds <= _LEAVES or all(k is _NONE or issubclass(k, str | int) for k in kinds)
+        if len(_exact_kinds) < 1_000:
+            _exact_kinds[kinds] = exact
+    return exact
+
+
+_exact_kinds: dict[frozenset, bool] = {}  # value type sets seen, and whether they encode the same normalised
+
+
+def _json_piece(value, memo: dict) -> tuple[str, object]:
+    """(canonical JSON text of a JSON column value, what to store): the same text when the value
+    needs no normalising, else the value itself for the column's own conversion."""
+    if value is None:
+        return "null", None
+    key = id(value)  # rows of one batch share documents such as their metadata; all are alive here
+    found = memo.get(key)
+    if found is None:
+        if _flat_exact(value):
+            text = _ENCODER.encode(value)
+            found = (text, text)
+        else:
+            found = (_ENCODER.encode(_normalise(value)), value)
+        memo[key] = found
+    return found
+
+
+def _canonical_parts(content: dict, memo: dict, stored: dict | None) -> bytes:
+    parts = []
+    for name, prefix in _SORTED_FIELDS:
+        value = content[name]
+        kind = type(value)
+        if kind is str:
+            text = encode_basestring(value)
+        elif kind is int:
+            text = int.__repr__(value)
+        elif value is None:
+            text = "null"
+        elif name == "occurred_at":
+            # The rows of one append share their timestamp.
+            text = memo.get(value)
+            if text is None:
+                text = memo[value] = encode_basestring(_timestamp(value))
+        elif name in JSON_FIELDS:
+            text, store = _json_piece(value, memo)
+            if stored is not None:
+                stored[name] = store
+        else:
+            text = _ENCODER.encode(_normalise(value))
+        parts.append(prefix + text)
+    return ("{" + ",".join(parts) + "}").encode()
+
+
 def _content_of(event) -> dict:
     return {name: getattr(event, name) for name in CHAIN_FIELDS}
 
@@ -97,9 +175,12 @@ def _locked_head():
     return head
 
 
-def chain(rows: list[dict]) -> list[dict]:
+def chain(rows: list[dict], *, json_columns: list | None = None) -> list[dict]:
     """Give audit rows (dicts holding at least `CHAIN_FIELDS` but `chain_seq`) the next positions of the
     chain: `occurred_at` where it is not a datetime yet, `chain_seq` and `chain_hash`, in list order.
+
+    With `json_columns` (a list), one dict per row is appended to it holding, for each of `JSON_FIELDS`
+    with a value, the JSON text the hash covered when it is also the text to store, or else the value.
 
     Must run inside the transaction that then inserts the rows, before anything else could append:
     the chain head, moved here to the last row, stays locked until that transaction commits or rolls
@@ -113,12 +194,18 @@ def chain(rows: list[dict]) -> list[dict]:
     head = _locked_head()
     seq, prev = head.last_seq, head.last_hash or GENESIS_HASH
     now = timezone.now()  # after the lock: occurred_at follows the chain order
+    memo: dict = {}
+    sha256 = hashlib.sha256
     for row in rows:
         if not isinstance(row["occurred_at"], datetime.datetime):
             row["occurred_at"] = now
         seq += 1
         row["chain_seq"] = seq
-        prev = row["chain_hash"] = link(prev, row)
+        stored = None
+        if json_columns is not None:
+            stored = {}
+            json_columns.append(stored)
+        prev = row["chain_hash"] = sha256(prev.encode("ascii") + _canonical_parts(row, memo, stored)).hexdigest()
     AuditChainHead.objects.filter(pk=1).update(last_seq=seq, last_hash=prev)
     return rows
 

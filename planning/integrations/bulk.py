@@ -140,8 +140,22 @@ def record_audit(entries: list[dict]) -> None:
         return
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit rows must be written inside the transaction of the change they record")
-    rows = audit_chain.chain(audit.build_rows(entries))
+    json_columns: list[dict] = []
+    rows = audit_chain.chain(audit.build_rows(entries), json_columns=json_columns)
     conn = connections[connection.alias]
     fields = [f for f in AuditEvent._meta.concrete_fields if not f.primary_key]
-    converters = [(f.attname, _converter(f, conn)) for f in fields]
-    _copy(AuditEvent._meta.db_table, fields, ([convert(row[name]) for name, convert in converters] for row in rows))
+    plain = [(f.attname, _converter(f, conn)) for f in fields if f.attname not in audit_chain.JSON_FIELDS]
+    documents = [(f.attname, _converter(f, conn)) for f in fields if f.attname in audit_chain.JSON_FIELDS]
+    columns = [*(f for f in fields if f.attname not in audit_chain.JSON_FIELDS),
+               *(f for f in fields if f.attname in audit_chain.JSON_FIELDS)]  # fmt: skip
+
+    def values(row: dict, stored: dict) -> list:
+        out = [convert(row[name]) for name, convert in plain]
+        for name, convert in documents:
+            # The JSON text the chain hash was computed from, where it is also the text to store.
+            text = stored.get(name)
+            out.append(text if type(text) is str else convert(row[name]))
+        return out
+
+    pairs = zip(rows, json_columns, strict=True)
+    _copy(AuditEvent._meta.db_table, columns, (values(row, stored) for row, stored in pairs))
