@@ -1,6 +1,7 @@
 """Filter building blocks shared by every app's FilterSets (API-06/07)."""
 
 import datetime
+from typing import ClassVar
 
 import django_filters
 from django import forms
@@ -80,10 +81,53 @@ class UtcIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     field_class = _UtcIsoDateTimeField
 
 
+def day_bound(value, *, end: bool) -> str:
+    """A bare date given for an instant bound means the start or the end of that day."""
+    value = (value[0] if isinstance(value, list) else value or "").strip()
+    if len(value) == 10:
+        return f"{value}T23:59:59.999999" if end else f"{value}T00:00:00"
+    return value
+
+
+class AliasedFilterSet(django_filters.FilterSet):
+    """A FilterSet reachable under query parameters other than its filter names.
+
+    `param_aliases` maps a query parameter to the filter it feeds (`from` -> `occurred_from`, since
+    `from` cannot be a Python attribute; spec names kept beside newer ones); the filter's own name
+    still works and wins when both are sent. `day_bounds` names the filters whose bare `YYYY-MM-DD`
+    value means the start (False) or the end (True) of that day. Errors are reported under the
+    parameter the client sent (`sent_param`), never under a filter name it did not use.
+    """
+
+    param_aliases: ClassVar[dict[str, str]] = {}
+    day_bounds: ClassVar[dict[str, bool]] = {}
+
+    def __init__(self, data=None, *args, **kwargs):
+        if data is not None and self.param_aliases:
+            data = data.copy() if hasattr(data, "copy") else dict(data)
+            for alias, name in self.param_aliases.items():
+                if alias in data and name not in data:
+                    value = data[alias]
+                    data[name] = day_bound(value, end=self.day_bounds[name]) if name in self.day_bounds else value
+        super().__init__(data, *args, **kwargs)
+
+    @classmethod
+    def sent_param(cls, name: str, sent) -> str:
+        """The query parameter among `sent` that fed the filter `name`."""
+        if name in sent:
+            return name
+        return next((alias for alias, target in cls.param_aliases.items() if target == name and alias in sent), name)
+
+
 def filter_queryset(filterset_class, data, queryset):
-    """Apply a FilterSet or raise 400 with the field errors (bad enum values, dates, ordering)."""
+    """Apply a FilterSet or raise 400 with the field errors (bad enum values, dates, ordering), each
+    under the query parameter the client sent."""
     filterset = filterset_class(data=data, queryset=queryset)
     if not filterset.is_valid():
-        fields = {name: [str(m) for m in msgs] for name, msgs in filterset.errors.items()}
+        sent = set(data or ())
+        rename = getattr(filterset_class, "sent_param", None)
+        fields: dict[str, list[str]] = {}
+        for name, msgs in filterset.errors.items():
+            fields.setdefault(rename(name, sent) if rename else name, []).extend(str(m) for m in msgs)
         raise ValidationFailed("Invalid filter or ordering parameter.", fields=fields, code="INVALID_PARAMETER")
     return filterset.qs

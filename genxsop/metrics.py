@@ -351,6 +351,83 @@ def _integration_items(out: "_Exposition") -> None:
             out.sample(INTEGRATION_ITEMS, live.get(key, 0) + carried.get(key, 0), operation=operation, outcome=outcome)
 
 
+FORECAST_JOBS_FINISHED = "genxsop_forecast_jobs_finished_total"
+FORECAST_JOB_DURATION = "genxsop_forecast_job_duration_seconds"
+# The carried histogram sum is kept in whole microseconds: exact, so a purge moves it without a rounding drop.
+FORECAST_JOB_DURATION_SUM = f"{FORECAST_JOB_DURATION}_sum_us"
+_MICROSECOND = datetime.timedelta(microseconds=1)
+
+
+def forecast_job_finished_counts(rows) -> dict[str, int]:
+    """Terminal jobs among `rows` ((status, started_at, completed_at) tuples) by status, as {label_key: n}."""
+    from forecasting.choices import JOB_TERMINAL
+
+    counts: dict[str, int] = {}
+    for status, _started, _done in rows:
+        if status in JOB_TERMINAL:
+            key = label_key(status=status)
+            counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def forecast_job_duration_counts(rows) -> dict[str, int]:
+    """The duration histogram of the completed jobs among `rows` ((status, started_at, completed_at)
+    tuples): {label_key(le=bound): n} per bucket, not cumulative, plus {"": total microseconds}."""
+    from forecasting.choices import JobStatus
+
+    bounds = (*JOB_DURATION_BOUNDS_S, "+Inf")
+    counts = dict.fromkeys((label_key(le=b) for b in bounds), 0)
+    total_us = 0
+    for status, started, done in rows:
+        if status != JobStatus.COMPLETED or started is None or done is None:
+            continue
+        micros = (done - started) // _MICROSECOND
+        seconds = micros / 1_000_000
+        counts[label_key(le=next((b for b in JOB_DURATION_BOUNDS_S if seconds <= b), "+Inf"))] += 1
+        total_us += micros
+    counts[""] = total_us
+    return counts
+
+
+def forecast_job_carry(rows) -> None:
+    """Carry the finished-job counter and duration histogram of `rows` (jobs about to be deleted, as
+    (status, started_at, completed_at) tuples); call in the transaction that deletes them."""
+    rows = list(rows)
+    carry_add(FORECAST_JOBS_FINISHED, forecast_job_finished_counts(rows))
+    durations = forecast_job_duration_counts(rows)
+    carry_add(FORECAST_JOB_DURATION_SUM, {"": max(durations.pop(""), 0)})
+    carry_add(FORECAST_JOB_DURATION, durations)
+
+
+def _forecast_job_counters(out: "_Exposition", job_counts: dict[str, int]) -> None:
+    from forecasting.choices import JOB_TERMINAL, JobStatus
+    from forecasting.models import ForecastJob
+    from governance.models import MetricCarry
+
+    carried: dict[tuple[str, str], int] = {
+        (metric, labels): value
+        for metric, labels, value in MetricCarry.objects.filter(
+            metric__in=(FORECAST_JOBS_FINISHED, FORECAST_JOB_DURATION, FORECAST_JOB_DURATION_SUM)
+        ).values_list("metric", "labels", "value")
+    }
+    out.family(FORECAST_JOBS_FINISHED, "counter", "Finished forecast jobs by final status.")
+    for status in JOB_TERMINAL:
+        key = label_key(status=status)
+        out.sample(
+            FORECAST_JOBS_FINISHED,
+            job_counts.get(status, 0) + carried.get((FORECAST_JOBS_FINISHED, key), 0),
+            status=status,
+        )
+    completed = ForecastJob.objects.filter(
+        status=JobStatus.COMPLETED, started_at__isnull=False, completed_at__isnull=False
+    ).values_list("status", "started_at", "completed_at")
+    durations = forecast_job_duration_counts(completed.iterator())
+    total_us = durations.pop("") + carried.get((FORECAST_JOB_DURATION_SUM, ""), 0)
+    counts = [durations[key] + carried.get((FORECAST_JOB_DURATION, key), 0) for key in durations]
+    out.family(FORECAST_JOB_DURATION, "histogram", "Processing time of completed forecast jobs.")
+    out.histogram(FORECAST_JOB_DURATION, JOB_DURATION_BOUNDS_S, counts, total_us / 1_000_000)
+
+
 CSP_REPORT_ROUTE = "csp-report"  # the URL name of the CSP report sink (API-OPS-06)
 
 
@@ -424,20 +501,7 @@ def render() -> str:
     out.family("genxsop_forecast_jobs", "gauge", "Forecast jobs by status (rows kept by the job retention).")
     for status, n in job_counts.items():
         out.sample("genxsop_forecast_jobs", n, status=status)
-    out.family("genxsop_forecast_jobs_finished_total", "counter", "Finished forecast jobs by final status.")
-    for status in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED):
-        out.sample("genxsop_forecast_jobs_finished_total", job_counts[status], status=status)
-    durations = [
-        (done - started).total_seconds()
-        for started, done in ForecastJob.objects.filter(
-            status=JobStatus.COMPLETED, started_at__isnull=False, completed_at__isnull=False
-        ).values_list("started_at", "completed_at")
-    ]
-    counts = [0] * (len(JOB_DURATION_BOUNDS_S) + 1)
-    for seconds in durations:
-        counts[next((i for i, b in enumerate(JOB_DURATION_BOUNDS_S) if seconds <= b), len(JOB_DURATION_BOUNDS_S))] += 1
-    out.family("genxsop_forecast_job_duration_seconds", "histogram", "Processing time of completed forecast jobs.")
-    out.histogram("genxsop_forecast_job_duration_seconds", JOB_DURATION_BOUNDS_S, counts, sum(durations))
+    _forecast_job_counters(out, job_counts)
     oldest = (
         ForecastJob.objects.filter(status=JobStatus.QUEUED).order_by("created_at").values_list("created_at", flat=True)
     ).first()

@@ -1,9 +1,11 @@
 """FilterSets of the governance app, shared by the API lists, console lists and exports."""
 
+from typing import ClassVar
+
 import django_filters
 from django.db.models import Q
 
-from genxsop.filters import IdFilter, UtcIsoDateTimeFilter
+from genxsop.filters import AliasedFilterSet, IdFilter, UtcIsoDateTimeFilter
 from governance.choices import (
     ACTION_ITEM_OPEN_STATUSES,
     ActionItemStatus,
@@ -13,19 +15,8 @@ from governance.choices import (
 )
 from governance.models import ActionItem, AuditEvent, Decision
 
-# Spec names kept as aliases (API-GOV-30): entity_type -> target_type, entity_id -> target_id, action -> event_type.
-_ALIASES = (("entity_type", "target_type"), ("entity_id", "target_id"), ("action", "event_type"))
 
-
-def _day_bound(value, *, end: bool) -> str:
-    """A bare date in `from`/`to` means the start or the end of that day."""
-    value = (value[0] if isinstance(value, list) else value or "").strip()
-    if len(value) == 10:
-        return f"{value}T23:59:59.999999" if end else f"{value}T00:00:00"
-    return value
-
-
-class AuditEventFilterSet(django_filters.FilterSet):
+class AuditEventFilterSet(AliasedFilterSet):
     """API-GOV-30/35 and the console audit log (UI-17)."""
 
     target_type = django_filters.CharFilter(lookup_expr="exact", label="Entity type (e.g. demand_plan)")
@@ -40,20 +31,19 @@ class AuditEventFilterSet(django_filters.FilterSet):
     occurred_to = UtcIsoDateTimeFilter(field_name="occurred_at", lookup_expr="lte", label="to")
     search = django_filters.CharFilter(method="filter_search", label="Message, entity or actor contains")
 
+    # Spec names kept as aliases (API-GOV-30): entity_type -> target_type, entity_id -> target_id, action -> event_type.
+    param_aliases: ClassVar[dict[str, str]] = {
+        "entity_type": "target_type",
+        "entity_id": "target_id",
+        "action": "event_type",
+        "from": "occurred_from",
+        "to": "occurred_to",
+    }
+    day_bounds: ClassVar[dict[str, bool]] = {"occurred_from": False, "occurred_to": True}
+
     class Meta:
         model = AuditEvent
         fields = ["target_type", "target_id", "actor_id", "event_type", "source", "request_id"]
-
-    def __init__(self, data=None, *args, **kwargs):
-        if data is not None:
-            data = data.copy() if hasattr(data, "copy") else dict(data)
-            for alias, name in _ALIASES:
-                if alias in data and name not in data:
-                    data[name] = data[alias]
-            for public, name in (("from", "occurred_from"), ("to", "occurred_to")):
-                if public in data and name not in data:
-                    data[name] = _day_bound(data[public], end=public == "to")
-        super().__init__(data, *args, **kwargs)
 
     def filter_search(self, queryset, name, value):
         value = value.strip()

@@ -12,6 +12,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.http import FileResponse
 from django.utils import timezone
 
+from genxsop.downloads import attachment
 from genxsop.errors import ValidationFailed
 from genxsop.services import require_perm
 from governance import audit, scorecard, selectors
@@ -285,7 +286,4 @@ def meeting_pack_export(*, actor, cycle, fmt: str | None = None) -> FileResponse
             metadata={"dataset": DATASET, "format": fmt, "filters": {"cycle_id": cycle.pk},
                       "row_count": sum(counts.values()), "sheets": counts, "file_name": name},
         )  # fmt: skip
-    response = FileResponse(out, content_type=CONTENT_TYPES[fmt])
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return attachment(FileResponse(out, content_type=CONTENT_TYPES[fmt]), name)

@@ -1,6 +1,7 @@
 """FilterSets of the planning app, shared by the API lists, console lists and exports."""
 
 import datetime
+from typing import ClassVar
 
 import django_filters
 from django import forms
@@ -9,6 +10,7 @@ from django.db.models import Q
 from genxsop.errors import ValidationFailed
 from genxsop.filters import (
     MAX_ID,
+    AliasedFilterSet,
     CommaCharFilter,
     CommaChoiceFilter,
     IdFilter,
@@ -223,7 +225,7 @@ class DemandHistoryParams(ParamsForm):
         return data
 
 
-class IntegrationBatchFilterSet(django_filters.FilterSet):
+class IntegrationBatchFilterSet(AliasedFilterSet):
     """API-INT-10 and the console batch list."""
 
     operation = CommaChoiceFilter(choices=BatchOperation.choices)
@@ -235,17 +237,12 @@ class IntegrationBatchFilterSet(django_filters.FilterSet):
     created_to = UtcIsoDateTimeFilter(field_name="created_at", lookup_expr="lte", label="to")
     search = django_filters.CharFilter(method="filter_search", label="Source system, batch id or file name contains")
 
+    param_aliases: ClassVar[dict[str, str]] = {"from": "created_from", "to": "created_to"}
+    day_bounds: ClassVar[dict[str, bool]] = {"created_from": False, "created_to": True}
+
     class Meta:
         model = IntegrationBatch
         fields = ["operation", "status", "channel", "source_system"]
-
-    def __init__(self, data=None, *args, **kwargs):
-        if data is not None:
-            data = data.copy() if hasattr(data, "copy") else dict(data)
-            for public, name in (("from", "created_from"), ("to", "created_to")):
-                if public in data and name not in data:
-                    data[name] = _day_bound(data[public], end=public == "to")
-        super().__init__(data, *args, **kwargs)
 
     def filter_search(self, queryset, name, value):
         value = value.strip()
@@ -254,14 +251,6 @@ class IntegrationBatchFilterSet(django_filters.FilterSet):
         return queryset.filter(
             Q(source_system__icontains=value) | Q(batch_id__icontains=value) | Q(file_name__icontains=value)
         )
-
-
-def _day_bound(value: str, *, end: bool) -> str:
-    """A bare date in `from`/`to` means the start or the end of that day."""
-    value = (value[0] if isinstance(value, list) else value or "").strip()
-    if len(value) == 10:
-        return f"{value}T23:59:59.999999" if end else f"{value}T00:00:00"
-    return value
 
 
 class OutboundMessageFilterSet(django_filters.FilterSet):

@@ -19,7 +19,7 @@ from forecasting import permissions as perms
 from forecasting.choices import JOB_TERMINAL, JOB_TRANSITIONS, TOTAL_CHANNEL, TOTAL_REGION, JobErrorCode, JobKind
 from forecasting.choices import JobStatus as S
 from forecasting.models import ForecastJob
-from genxsop import context, taskqueue, tasks
+from genxsop import context, metrics, taskqueue, tasks
 from genxsop.errors import InvalidStateTransition, NotFound, PermissionDenied, ValidationFailed
 from genxsop.services import require_perm, snapshot
 from governance import audit
@@ -283,6 +283,9 @@ class _JobsTable:
         return "forecast jobs"
 
 
+_DELETE_CHUNK = 500  # well under SQLite's bound-parameter limit
+
+
 def forecast_jobs_cleanup(*, actor=None, retention_days: int | None = None, dry_run: bool = False) -> dict:
     """FC-76: delete terminal jobs finished before now - retention; their runs stay (job → NULL).
 
@@ -297,10 +300,18 @@ def forecast_jobs_cleanup(*, actor=None, retention_days: int | None = None, dry_
     cutoff = timezone.now() - datetime.timedelta(days=days)
     with transaction.atomic():
         doomed = ForecastJob.objects.filter(status__in=JOB_TERMINAL, completed_at__lt=cutoff)
-        count = doomed.count()
-        if not dry_run and count:
-            # Retries keep their own row; only their link to a deleted source goes (SET NULL).
-            ForecastJob.objects.filter(pk__in=doomed.values("pk")).delete()
+        if dry_run:
+            count = doomed.count()
+        else:
+            # Locked, so a concurrent cleanup waits and then skips them: each row is carried exactly once.
+            locked = doomed.select_for_update().order_by("pk")
+            rows = list(locked.values_list("pk", "status", "started_at", "completed_at"))
+            count = len(rows)
+            # /metrics keeps counting them (its job counters never go down when rows go).
+            metrics.forecast_job_carry(row[1:] for row in rows)
+            for start in range(0, count, _DELETE_CHUNK):
+                # Retries keep their own row; only their link to a deleted source goes (SET NULL).
+                ForecastJob.objects.filter(pk__in=[row[0] for row in rows[start : start + _DELETE_CHUNK]]).delete()
         result = {"retention_days": days, "cutoff": cutoff, "deleted_jobs": count, "dry_run": bool(dry_run)}
         audit.record(actor=actor, event_type=JOBS_CLEANED, target=_JobsTable(), target_type="table",
                      metadata={**result, "cutoff": cutoff.isoformat().replace("+00:00", "Z")})  # fmt: skip

@@ -13,6 +13,7 @@ from genxsop.api.pagination import EnvelopePagination
 from genxsop.api.permissions import IsAuthenticatedWithTokenScope
 from genxsop.api.schema import ID_PARAMETER, READ_ERRORS, error_responses
 from genxsop.api.validation import validated_query
+from genxsop.downloads import attachment
 from genxsop.errors import ValidationFailed
 from governance import selectors
 from governance.choices import Source
@@ -173,9 +174,7 @@ class AuditExportView(_AuditView):
         response = StreamingHttpResponse(audit_log.export_lines(queryset.order_by("occurred_at", "id"), fmt),
                                          content_type=_CONTENT_TYPES[fmt])  # fmt: skip
         stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-        response["Content-Disposition"] = f'attachment; filename="audit_log_{stamp}.{fmt}"'
-        response["Cache-Control"] = "no-store"
-        return response
+        return attachment(response, f"audit_log_{stamp}.{fmt}")
 
 
 class ChainVerifyQuerySerializer(serializers.Serializer):

@@ -7,6 +7,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 
 from genxsop.api.schema import READ_ERRORS, error_responses
+from genxsop.downloads import attachment
 from governance.api.audit_views import _AuditView, _FormatIsAQueryParameter
 from governance.permissions import EXPORT_AUDIT_EVENT
 from governance.services import evidence
@@ -48,6 +49,4 @@ class EvidencePackView(_AuditView):
             spool.close()
             raise
         spool.seek(0)
-        response = FileResponse(spool, content_type="application/zip", as_attachment=True, filename=f"{folder}.zip")
-        response["Cache-Control"] = "no-store"
-        return response
+        return attachment(FileResponse(spool, content_type="application/zip"), f"{folder}.zip")

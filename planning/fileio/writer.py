@@ -13,6 +13,7 @@ from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from genxsop.downloads import attachment
 from planning.fileio.reader import CSV, XLSX
 
 CONTENT_TYPES = {
@@ -118,6 +119,4 @@ def file_response(*, dataset: str, fmt: str, header: list[str], rows, name: str 
         response = StreamingHttpResponse(csv_stream(header, rows), content_type=CONTENT_TYPES[CSV])
     else:
         response = FileResponse(xlsx_file(header, rows, sheet_title=dataset), content_type=CONTENT_TYPES[XLSX])
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
-    response["Cache-Control"] = "no-store"
-    return response
+    return attachment(response, name)

@@ -55,6 +55,11 @@ def _multi(filters, *names) -> list[str]:
     return []
 
 
+def _sent(filters, *names) -> str:
+    """The first of `names` (a parameter and its aliases) the client sent a value for."""
+    return next((name for name in names if filters.get(name) not in (None, "")), names[0])
+
+
 def _month_param(filters, *names):
     for name in names:
         raw = filters.get(name)
@@ -70,7 +75,10 @@ def kpi_metric_list(*, user, filters=None) -> QuerySet[KpiMetric]:
     rows = _rows(user)
     categories = _multi(filters, "category", "kpi_type")
     if bad := [c for c in categories if c not in KpiCategory.values]:
-        raise _bad("category", f"Unknown category {bad[0]!r}; one of {', '.join(KpiCategory.values)}.")
+        raise _bad(
+            _sent(filters, "category", "kpi_type"),
+            f"Unknown category {bad[0]!r}; one of {', '.join(KpiCategory.values)}.",
+        )
     if categories:
         rows = rows.filter(metric_category__in=categories)
     if names := _multi(filters, "metric_name"):

@@ -18,4 +18,4 @@ def test_an_instant_outside_the_representable_years_in_utc_is_400(admin_api, val
     assert response.status_code == 400, response.content
     body = response.json()
     assert body["error"]["code"] == "INVALID_PARAMETER"
-    assert body["error"]["details"]["fields"] == {"occurred_from": ["Out of range."]}
+    assert body["error"]["details"]["fields"] == {"from": ["Out of range."]}
