@@ -78,8 +78,9 @@ def prepare(args, db: harness.Database) -> dict[str, int]:
         harness.manage("migrate", "-v0", env=env)
         harness.manage("load_demo", "--scale", str(args.scale), env=env)
         print(f"loaded in {time.monotonic() - started:.0f} s")
-    # Fresh statistics: a bulk load leaves the planner guessing until autovacuum gets to it.
-    db.query("ANALYZE")
+    # Fresh statistics and visibility map: a bulk load leaves the planner guessing and index-only scans
+    # visiting the heap until autovacuum gets to it.
+    db.query("VACUUM ANALYZE")
     counts = {t: db.count(t) for t in ("products", "locations", "demand_plans", "supply_plans", "inventory")}
     counts["plan_rows"] = counts["demand_plans"] + counts["supply_plans"]
     return counts
@@ -134,8 +135,11 @@ def endpoints(rows: Rows) -> list[harness.Request]:
         R("inventory list", "GET", "/api/v1/inventory"),
         R("inventory detail", "GET", pick(rows.inventory, "/api/v1/inventory/{}")),
         R("inventory exceptions", "GET", "/api/v1/inventory/exceptions"),
+        R("inventory exceptions by product", "GET", pick(rows.products, "/api/v1/inventory/exceptions?product_id={}")),
         R("consensus list", "GET", "/api/v1/forecasting/consensus"),
+        R("consensus by product", "GET", pick(rows.products, "/api/v1/forecasting/consensus?product_id={}")),
         R("forecast results", "GET", "/api/v1/forecasting/results"),
+        R("forecast results by product", "GET", pick(rows.products, "/api/v1/forecasting/results?product_id={}")),
         R("dashboard summary", "GET", "/api/v1/dashboard/summary"),
         R("dashboard alerts", "GET", "/api/v1/dashboard/alerts"),
         R("dashboard kpi overview", "GET", "/api/v1/dashboard/kpi-overview"),

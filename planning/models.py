@@ -287,6 +287,8 @@ class DemandPlan(VersionedPlan):
             models.Index(fields=["product", "period"], name="ix_demand_plans_product_period"),
             models.Index(fields=["period", "region", "channel"], name="ix_demand_plans_period_dims"),
             models.Index(fields=["history_of", "version"], name="ix_demand_plans_history"),
+            # The list's exact total and per-month counts: an index-only scan of the current rows (OPS-60).
+            models.Index(fields=["period"], condition=Q(is_current=True), name="ix_demand_plans_current_period"),
         ]
 
     def __str__(self) -> str:
@@ -377,6 +379,7 @@ class SupplyPlan(VersionedPlan):
             # The list's default order starts with -period; without it every list sorts the whole table.
             models.Index(fields=["period", "location"], name="ix_supply_plans_period_loc"),
             models.Index(fields=["history_of", "version"], name="ix_supply_plans_history"),
+            models.Index(fields=["period"], condition=Q(is_current=True), name="ix_supply_plans_current_period"),
         ]
 
     def __str__(self) -> str:

@@ -1,12 +1,14 @@
 """Consensus, promotion and anomaly API serializers (API-FC-23…35, 37)."""
 
+from functools import cached_property
+
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from forecasting.choices import AnomalyMethod
 from forecasting.models import ForecastAnomaly, ForecastConsensus
 from forecasting.services.anomalies import anomaly_allowed_actions
-from forecasting.services.consensus import consensus_allowed_actions
+from forecasting.services.consensus import consensus_action_perms, consensus_allowed_actions
 from genxsop.api.fields import StrictCharField
 from planning.api.serializers import PeriodField
 
@@ -75,9 +77,14 @@ class ConsensusSerializer(serializers.ModelSerializer):
     def get_pushed_to(self, row) -> list:
         return row.pushed_to or []
 
+    @cached_property
+    def _held_perms(self) -> frozenset[str]:
+        # One serializer instance renders every row of a list: the caller's permissions are read once.
+        return consensus_action_perms(self.context["request"].user)
+
     @extend_schema_field(serializers.ListField(child=serializers.CharField()))
     def get_allowed_actions(self, row) -> list[str]:
-        return consensus_allowed_actions(user=self.context["request"].user, consensus=row)
+        return consensus_allowed_actions(user=self.context["request"].user, consensus=row, held_perms=self._held_perms)
 
 
 class ConsensusVersionSerializer(serializers.Serializer):

@@ -17,10 +17,18 @@ from forecasting.services import anomalies as anomaly_services
 from forecasting.services import consensus as services
 from forecasting.services.promotion import forecast_promote
 from genxsop.api.permissions import HasActionPermission
-from genxsop.api.schema import ID_PARAMETER, IF_MATCH_PARAMETER, READ_ERRORS, WRITE_ERRORS, error_responses
+from genxsop.api.schema import (
+    ID_PARAMETER,
+    IF_MATCH_PARAMETER,
+    READ_ERRORS,
+    ROW_LIMITED_LIST_ERRORS,
+    WRITE_ERRORS,
+    error_responses,
+)
 from genxsop.api.validation import validated_body
 from genxsop.api.viewsets import ServiceViewSet, VersionedRowMixin
 from genxsop.errors import NotFound, ValidationFailed
+from genxsop.row_limits import list_max_rows
 from governance import audit
 from planning.fileio.exports import ExportTarget, export_format
 from planning.fileio.writer import CONTENT_TYPES, file_name, file_response
@@ -52,9 +60,10 @@ def _product(user, pk):
     list=extend_schema(
         summary="List consensus rows",
         description="Current rows in the caller's scope (`include_history=true` adds history rows), ordered by "
-        "period ascending, version descending.",
+        "period ascending, version descending, as a plain array. More than 10,000 matching rows is 400: narrow "
+        "the filters (the export has no such limit).",
         parameters=_LIST_PARAMETERS,
-        responses={200: s.ConsensusSerializer(many=True), **error_responses(400, *READ_ERRORS)},
+        responses={200: s.ConsensusSerializer(many=True), **ROW_LIMITED_LIST_ERRORS},
     ),
     retrieve=extend_schema(
         summary="Get a consensus row", description='Carries `ETag: W/"<version>"` (WF-05).',
@@ -116,7 +125,8 @@ class ConsensusViewSet(VersionedRowMixin, ServiceViewSet):
     }  # fmt: skip
 
     def list(self, request):
-        return Response(self.get_serializer(self.get_queryset(), many=True).data)
+        rows = selectors.consensus_list(user=request.user, filters=request.query_params, limit=list_max_rows())
+        return Response(self.get_serializer(rows, many=True).data)
 
     def _reload(self, row, status_code=status.HTTP_200_OK) -> Response:
         return self._render(self.get_selector(user=self.request.user, pk=row.pk), status_code)

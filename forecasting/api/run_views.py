@@ -15,7 +15,14 @@ from forecasting.selectors import runs as selectors
 from forecasting.services import compare as compare_services
 from forecasting.services import generate as generate_services
 from forecasting.services import results as result_services
-from genxsop.api.schema import ID_PARAMETER, READ_ERRORS, WRITE_ERRORS, ErrorResponseSerializer, error_responses
+from genxsop.api.schema import (
+    ID_PARAMETER,
+    READ_ERRORS,
+    ROW_LIMITED_LIST_ERRORS,
+    WRITE_ERRORS,
+    ErrorResponseSerializer,
+    error_responses,
+)
 from genxsop.api.validation import validated_body
 from genxsop.api.viewsets import ServiceViewSet
 from genxsop.errors import ValidationFailed
@@ -248,8 +255,8 @@ class ForecastRunViewSet(ServiceViewSet):
         description="Result rows in the caller's scope ordered by period, as a plain array. By default only the "
         "rows of the latest non-discarded run per series and model (`current_only`, default false when `run_id` "
         "is given) and no discarded rows (`include_discarded`). More than 10,000 matching rows is 400: narrow the "
-        "filters.",
-        responses={200: s.ResultSerializer(many=True), **error_responses(400, *READ_ERRORS)},
+        "filters (the export has no such limit).",
+        responses={200: s.ResultSerializer(many=True), **ROW_LIMITED_LIST_ERRORS},
     ),
     retrieve=extend_schema(
         summary="Get a forecast result",

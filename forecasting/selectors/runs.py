@@ -5,14 +5,14 @@ non-discarded run per series and model (FC-60), found with one grouped subquery.
 """
 
 import django_filters
-from django.db.models import Max, QuerySet
+from django.db.models import Max, Prefetch, QuerySet
 
 from forecasting.models import Forecast, ForecastRun
 from genxsop.errors import NotFound, ValidationFailed
 from genxsop.filters import CommaCharFilter, IdFilter, StrictBooleanFilter, filter_queryset
+from genxsop.row_limits import require_within_row_limit
 
 __all__ = [
-    "RESULT_LIMIT",
     "ResultFilterSet",
     "RunFilterSet",
     "result_get",
@@ -21,7 +21,6 @@ __all__ = [
     "run_list",
 ]
 
-RESULT_LIMIT = 10_000
 _PERIOD_FORMATS = ["%Y-%m-%d", "%Y-%m"]
 
 
@@ -103,17 +102,23 @@ def _results(user) -> QuerySet[Forecast]:
     return Forecast.objects.for_user(user).select_related("run", "product")
 
 
+def _result_rows(user) -> QuerySet[Forecast]:
+    # A run has a row per period and model: joined, every row built its own run and product and decoded
+    # the run's JSON documents again. Prefetched, each run and product is built once; the backtest table
+    # and the other run documents a result row never shows are not read.
+    runs = ForecastRun.objects.defer("candidate_metrics", "data_quality_flags", "fallback_chain")
+    return Forecast.objects.for_user(user).prefetch_related("product", Prefetch("run", queryset=runs))
+
+
 def result_list(*, user, filters: dict | None = None, limit: int | str | None = "default") -> QuerySet[Forecast]:
     """API-FC-13: result rows in the caller's scope ordered by period.
 
     `current_only` (default true, false when `run_id` is given) keeps the rows of the latest
     non-discarded run per series and model; discarded rows are left out unless `include_discarded`.
-    More than `limit` rows (default RESULT_LIMIT; None: no limit) is 400: the caller must narrow the filters.
+    More than `limit` rows (default API_LIST_MAX_ROWS; None: no limit) is 400: the caller must narrow the filters.
     """
     filters = filters or {}
-    if limit == "default":
-        limit = RESULT_LIMIT
-    queryset = filter_queryset(ResultFilterSet, filters, _results(user))
+    queryset = filter_queryset(ResultFilterSet, filters, _result_rows(user))
     if not _flag(filters, "include_discarded", False):
         queryset = queryset.filter(discarded_at__isnull=True)
     if _flag(filters, "current_only", not filters.get("run_id")):
@@ -130,14 +135,8 @@ def result_list(*, user, filters: dict | None = None, limit: int | str | None = 
         queryset = queryset.filter(run_id__in=latest)
     queryset = queryset.order_by("period", "product_id", "region", "channel", "model_type", "run_id", "id")
     if limit is not None:
-        count = queryset.count()
-        if count > limit:
-            raise ValidationFailed(
-                f"The filters match {count} result rows, more than {limit}; narrow them (product_id, period_from, "
-                "period_to, model_type or run_id).",
-                code="INVALID_PARAMETER",
-                context={"matched": count, "limit": limit},
-            )
+        require_within_row_limit(queryset, rows="result rows", limit=None if limit == "default" else limit,
+                                 narrow_with="product_id, period_from, period_to, model_type or run_id")  # fmt: skip
     return queryset
 
 

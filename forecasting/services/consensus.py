@@ -479,14 +479,22 @@ def consensus_delete(*, actor, consensus: ForecastConsensus, expected_version: i
     _publish("delete", row)
 
 
-def consensus_allowed_actions(*, user, consensus: ForecastConsensus) -> list[str]:
+def consensus_action_perms(user) -> frozenset[str]:
+    """The WF-04 action permissions `user` holds: checked once for a list, not once per row."""
+    return frozenset(perm for perm in set(_USER_ACTIONS.values()) if user.has_perm(perm))
+
+
+def consensus_allowed_actions(*, user, consensus: ForecastConsensus,
+                              held_perms: frozenset[str] | None = None) -> list[str]:  # fmt: skip
     """WF-04: the actions `user` may take now: role, change scope, state and segregation of duties.
-    Data-dependent guards (locked target plans) are evaluated when invoked."""
+    Data-dependent guards (locked target plans) are evaluated when invoked. `held_perms`: the
+    caller's consensus_action_perms, when already known."""
     if not consensus.is_current or not object_in_scope(user, consensus, change=True):
         return []
     out = []
     for action in allowed_by_state(consensus):
-        if not user.has_perm(_USER_ACTIONS[action]):
+        perm = _USER_ACTIONS[action]
+        if not (user.has_perm(perm) if held_perms is None else perm in held_perms):
             continue
         if action == "approve" and settings.ENFORCE_SEGREGATION_OF_DUTIES and _self_approval(user, consensus):
             continue

@@ -99,6 +99,17 @@ def error_responses(*statuses: int) -> dict[int, OpenApiResponse]:
             for status in statuses}  # fmt: skip
 
 
+# The lists answered as plain arrays (genxsop/row_limits.py): their 400 also covers a match too large to send.
+ROW_LIMITED_LIST_ERRORS = {
+    400: OpenApiResponse(
+        ErrorResponseSerializer,
+        description="INVALID_PARAMETER: a query parameter is not valid, or the filters match more than "
+        "API_LIST_MAX_ROWS rows (10,000 unless configured; `context.limit` says how many): narrow them.",
+    ),
+    **error_responses(*READ_ERRORS),
+}
+
+
 ID_PARAMETER = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="Integer id of the row.")
 IF_MATCH_PARAMETER = OpenApiParameter(
     "If-Match", str, OpenApiParameter.HEADER, required=False,

@@ -138,6 +138,7 @@ CACHES = {"default": _cache}
 AUTH_USER_MODEL = "governance.User"
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses locked accounts before any password check (ACC-18)
+    "governance.permission_backend.RolePermissionBackend",  # role permissions in one query (OPS-60)
     "django.contrib.auth.backends.ModelBackend",
     "allauth.account.auth_backends.AuthenticationBackend",
     "governance.oidc.StrictOIDCBackend",  # SSO callback only; None unless OIDC_ENABLED (ACC-27)
@@ -381,6 +382,9 @@ API_THROTTLE_RATE_USER = env_rate("API_THROTTLE_RATE_USER", "600/min")
 API_THROTTLE_RATE_ANON = env_rate("API_THROTTLE_RATE_ANON", "60/min")
 API_THROTTLE_RATE_WRITE = env_rate("API_THROTTLE_RATE_WRITE", "120/min")
 AUTH_THROTTLE_RATE = env_rate("AUTH_THROTTLE_RATE", "30/min")  # per client address on /auth/login, /refresh (ACC-18)
+# The lists answered as plain arrays (results, consensus, inventory exceptions) have no pages: above this
+# many matching rows they are 400 and the caller narrows the filters (genxsop/row_limits.py).
+API_LIST_MAX_ROWS = env_int("API_LIST_MAX_ROWS", 10_000, minimum=1)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "genxsop.api.authentication.ApiTokenAuthentication",

@@ -1,6 +1,8 @@
 """Inventory exceptions and analytics API (API-INV-08, 09, 15, 17…21): thin adapters over
 planning.selectors.inventory_analytics and planning.services.exceptions."""
 
+from functools import cached_property
+
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
@@ -8,9 +10,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from genxsop.api.schema import READ_ERRORS, WRITE_ERRORS, error_responses
+from genxsop.api.schema import READ_ERRORS, ROW_LIMITED_LIST_ERRORS, WRITE_ERRORS, error_responses
 from genxsop.api.validation import validated_body, validated_query
 from genxsop.errors import ValidationFailed
+from genxsop.row_limits import list_max_rows
 from planning import permissions as perms
 from planning.api.supply_views import GatedView
 from planning.choices import ExceptionStatus
@@ -51,15 +54,26 @@ class PolicyExceptionSerializer(serializers.Serializer):
     def get_run_id(self, obj) -> str | None:
         return obj.run.run_id if obj.run_id else None
 
+    # One serializer instance renders every row of a list: today and the caller's change permission
+    # are read once, not once per row.
+    @cached_property
+    def _today(self):
+        return timezone.localdate()
+
+    @cached_property
+    def _can_change(self) -> bool:
+        return self.context["request"].user.has_perm(perms.CHANGE_POLICY_EXCEPTION)
+
     def get_overdue(self, obj) -> bool:
         return bool(
             obj.status in (ExceptionStatus.OPEN, ExceptionStatus.IN_PROGRESS)
             and obj.due_date is not None
-            and obj.due_date < timezone.localdate()
+            and obj.due_date < self._today
         )
 
     def get_allowed_actions(self, obj) -> list[str]:
-        return exc_services.policy_exception_allowed_actions(self.context["request"].user, obj)
+        user = self.context["request"].user
+        return exc_services.policy_exception_allowed_actions(user, obj, can_change=self._can_change)
 
 
 class PolicyExceptionUpdateInputSerializer(serializers.Serializer):
@@ -236,12 +250,12 @@ class PolicyExceptionListView(GatedView):
     @extend_schema(
         summary="List inventory exceptions",
         description="Exceptions on the inventory rows in the caller's category and location scope, earliest due "
-        "date first (none last).",
+        "date first (none last), as a plain array. More than 10,000 matching rows is 400: narrow the filters.",
         parameters=_EXCEPTION_FILTERS,
-        responses={200: PolicyExceptionSerializer(many=True), **error_responses(400, *READ_ERRORS)},
+        responses={200: PolicyExceptionSerializer(many=True), **ROW_LIMITED_LIST_ERRORS},
     )
     def get(self, request):
-        rows = sel.policy_exception_list(user=request.user, filters=request.query_params)
+        rows = sel.policy_exception_list(user=request.user, filters=request.query_params, limit=list_max_rows())
         return Response(PolicyExceptionSerializer(rows, many=True, context={"request": request}).data)
 
 

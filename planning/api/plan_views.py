@@ -8,11 +8,13 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from genxsop.api.pagination import MAX_PAGE_SIZE, EnvelopePagination, _positive_int
 from genxsop.api.schema import ID_PARAMETER, READ_ERRORS, WRITE_ERRORS, error_responses
 from genxsop.api.schema import IF_MATCH_PARAMETER as IF_MATCH
 from genxsop.api.validation import validated_body
 from genxsop.api.viewsets import ServiceViewSet, VersionedRowMixin
 from planning.api import serializers as s
+from planning.selectors.plans import plan_page
 from planning.services.plans import BULK_ACTIONS
 
 BULK_ACTION_PARAMETER = OpenApiParameter(
@@ -86,10 +88,22 @@ def plan_schema(*, label: str, serializer, create_input, update_input, actual_in
     }  # fmt: skip
 
 
+class PlanPagination(EnvelopePagination):
+    """The envelope of API-05, with the count and page of `plan_page` (cheap in the default order)."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.page = _positive_int(request, "page", 1)
+        self.page_size = _positive_int(request, "page_size", self.page_size, MAX_PAGE_SIZE)
+        start = (self.page - 1) * self.page_size
+        self.total, rows = plan_page(queryset, start, start + self.page_size)
+        return rows
+
+
 # No class docstring: drf-spectacular would show it as the description of every subclass without one.
 class PlanViewSet(VersionedRowMixin, ServiceViewSet):
     versions_selector = None
     version_serializer_class = None
+    pagination_class = PlanPagination
     create_input_serializer = None
     update_input_serializer = None
     actual_input_serializer = None

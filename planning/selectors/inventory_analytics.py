@@ -10,13 +10,14 @@ from decimal import Decimal
 
 import django_filters
 from django.conf import settings
-from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from forecasting.series import add_months
 from genxsop.errors import NotFound, ValidationFailed
 from genxsop.filters import CommaCharFilter, CommaChoiceFilter, IdFilter, filter_queryset
+from genxsop.row_limits import require_within_row_limit
 from planning.choices import (
     EXCEPTION_ACTIVE_STATUSES,
     AppliedVia,
@@ -89,10 +90,34 @@ def _exceptions(user) -> QuerySet[InventoryPolicyException]:
     )
 
 
-def policy_exception_list(*, user, filters: dict | None = None) -> QuerySet[InventoryPolicyException]:
-    """Exceptions on the inventory rows in the caller's scope, filtered; earliest due date first."""
-    queryset = _exceptions(user).order_by(F("due_date").asc(nulls_last=True), "id")
-    return filter_queryset(PolicyExceptionFilterSet, filters or {}, queryset)
+def _exception_rows(user) -> QuerySet[InventoryPolicyException]:
+    # Joined, every row built its own stock row, product, location, owner and run. Prefetched, a location,
+    # owner or run shared by many exceptions is built once, and of the stock row only its product and
+    # location are read.
+    stock = Inventory.objects.only("product", "location")
+    runs = InventoryPolicyRun.objects.defer("parameters", "result")
+    return InventoryPolicyException.objects.for_user(user).prefetch_related(
+        Prefetch("inventory", queryset=stock), "inventory__product", "inventory__location", "owner",
+        Prefetch("run", queryset=runs),
+    )  # fmt: skip
+
+
+def policy_exception_list(*, user, filters: dict | None = None,
+                          limit: int | None = None) -> QuerySet[InventoryPolicyException]:  # fmt: skip
+    """Exceptions on the inventory rows in the caller's scope, filtered; earliest due date first.
+
+    With `limit` (API-INV-08), more matching rows than that is 400: the caller must narrow the filters.
+    """
+    queryset = _exception_rows(user).order_by(F("due_date").asc(nulls_last=True), "id")
+    queryset = filter_queryset(PolicyExceptionFilterSet, filters or {}, queryset)
+    if limit is not None:
+        require_within_row_limit(
+            queryset,
+            rows="exceptions",
+            limit=limit,
+            narrow_with="product_id, location, status, severity, exception_type or owner_user_id",
+        )
+    return queryset
 
 
 def policy_exception_get(*, user, pk) -> InventoryPolicyException:

@@ -17,7 +17,7 @@ from planning.choices import GapStatus, PlanStatus
 from planning.filtersets import DemandHistoryParams, GapAnalysisParams, SupplyPlanFilterSet, in_category_subtree
 from planning.models import TOTAL_CHANNEL, TOTAL_REGION, DemandPlan, Inventory, SupplyPlan
 from planning.selectors.catalog import product_get
-from planning.selectors.plans import plan_versions
+from planning.selectors.plans import PlanQuerySet, plan_versions
 
 __all__ = [
     "SUPPLY_VERSION_FIELDS",
@@ -29,7 +29,6 @@ __all__ = [
     "supply_plan_versions",
 ]
 
-_PLAN_USERS = ("created_by", "updated_by", "submitted_by", "approved_by", "rejected_by")
 SUPPLY_VERSION_FIELDS = [
     "planned_prod_qty", "capacity_max", "capacity_used", "supplier_name", "lead_time_days", "cost_per_unit",
     "constraints",
@@ -44,12 +43,7 @@ def planning_today() -> datetime.date:
 
 
 def _supply_plans(user) -> QuerySet[SupplyPlan]:
-    # The user references in their own small queries, as for demand plans (planner cost of the joins).
-    return (
-        SupplyPlan.objects.for_user(user)
-        .select_related("product", "location", "locked_by_publication")
-        .prefetch_related(*_PLAN_USERS)
-    )
+    return PlanQuerySet(SupplyPlan).for_user(user).select_related("product", "location", "locked_by_publication")
 
 
 def supply_plan_list(*, user, filters: dict | None = None) -> QuerySet[SupplyPlan]:

@@ -60,20 +60,22 @@ def _notify_owner(row: InventoryPolicyException, inventory: Inventory) -> list:
     )
 
 
-def _may_change(user, row: InventoryPolicyException) -> bool:
+def _may_change(user, row: InventoryPolicyException, can_change: bool | None = None) -> bool:
     return bool(
         user is not None
         and getattr(user, "is_authenticated", False)
         and user.is_active
-        and user.has_perm(perms.CHANGE_POLICY_EXCEPTION)
+        and (user.has_perm(perms.CHANGE_POLICY_EXCEPTION) if can_change is None else can_change)
         and object_in_scope(user, row.inventory, change=True)
     )
 
 
-def policy_exception_allowed_actions(user, row: InventoryPolicyException) -> list[str]:
+def policy_exception_allowed_actions(user, row: InventoryPolicyException, *,
+                                     can_change: bool | None = None) -> list[str]:  # fmt: skip
     """The WF-61 actions `user` may take on `row`: every legal move for INV_W in change scope and
-    for the owner (ACC-04), none for anybody else."""
-    if not (_may_change(user, row) or (user is not None and row.owner_id == user.pk and user.is_active)):
+    for the owner (ACC-04), none for anybody else. `can_change`: whether `user` holds
+    change_inventorypolicyexception, when already known (a list checks it once, not per row)."""
+    if not (_may_change(user, row, can_change) or (user is not None and row.owner_id == user.pk and user.is_active)):
         return []
     return sorted(EXCEPTION_TRANSITIONS[ExceptionStatus(row.status)].values())
 

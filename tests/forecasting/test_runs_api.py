@@ -9,7 +9,6 @@ import pytest
 from rest_framework.test import APIClient
 
 from forecasting.models import Forecast, ForecastConsensus, ForecastRun
-from forecasting.selectors import runs as run_selectors
 from governance.models import AuditEvent
 from tests.factories import ProductFactory
 from tests.forecasting.builders import make_run
@@ -221,9 +220,9 @@ def test_result_detail(planner, product):
     assert planner.get(f"{API}/results/999999").status_code == 404
 
 
-def test_too_many_result_rows_ask_for_narrower_filters(planner, product, monkeypatch):
+def test_too_many_result_rows_ask_for_narrower_filters(planner, product, settings):
     make_run(product, as_of=date(2026, 2, 1), predictions=[1, 2, 3])
-    monkeypatch.setattr(run_selectors, "RESULT_LIMIT", 2)
+    settings.API_LIST_MAX_ROWS = 2
     response = planner.get(f"{API}/results")
     assert response.status_code == 400
     assert "narrow" in response.json()["detail"]["message"]
