@@ -100,6 +100,9 @@ class Rows:
     supply: list[int]
     inventory: list[int]
     editable_demand: list[int]
+    with_exceptions: list[int]
+    with_consensus: list[int]
+    with_results: list[int]
 
 
 def sample_rows(db: harness.Database) -> Rows:
@@ -111,6 +114,13 @@ def sample_rows(db: harness.Database) -> Rows:
         inventory=ids(db, "SELECT id FROM inventory ORDER BY random() LIMIT 2000"),
         # Drafts stay drafts when their quantity changes (WF-10), so the edits can repeat.
         editable_demand=ids(db, "SELECT id FROM demand_plans WHERE is_current AND status = 'draft' ORDER BY id"),
+        # Few products have these rows; filtering by one that has none would time an empty answer.
+        with_exceptions=ids(
+            db,
+            "SELECT DISTINCT i.product_id FROM inventory_policy_exceptions e JOIN inventory i ON i.id = e.inventory_id",
+        ),
+        with_consensus=ids(db, "SELECT DISTINCT product_id FROM forecast_consensus"),
+        with_results=ids(db, "SELECT DISTINCT product_id FROM forecasts"),
     )
 
 
@@ -135,11 +145,15 @@ def endpoints(rows: Rows) -> list[harness.Request]:
         R("inventory list", "GET", "/api/v1/inventory"),
         R("inventory detail", "GET", pick(rows.inventory, "/api/v1/inventory/{}")),
         R("inventory exceptions", "GET", "/api/v1/inventory/exceptions"),
-        R("inventory exceptions by product", "GET", pick(rows.products, "/api/v1/inventory/exceptions?product_id={}")),
+        R(
+            "inventory exceptions by product",
+            "GET",
+            pick(rows.with_exceptions, "/api/v1/inventory/exceptions?product_id={}"),
+        ),
         R("consensus list", "GET", "/api/v1/forecasting/consensus"),
-        R("consensus by product", "GET", pick(rows.products, "/api/v1/forecasting/consensus?product_id={}")),
+        R("consensus by product", "GET", pick(rows.with_consensus, "/api/v1/forecasting/consensus?product_id={}")),
         R("forecast results", "GET", "/api/v1/forecasting/results"),
-        R("forecast results by product", "GET", pick(rows.products, "/api/v1/forecasting/results?product_id={}")),
+        R("forecast results by product", "GET", pick(rows.with_results, "/api/v1/forecasting/results?product_id={}")),
         R("dashboard summary", "GET", "/api/v1/dashboard/summary"),
         R("dashboard alerts", "GET", "/api/v1/dashboard/alerts"),
         R("dashboard kpi overview", "GET", "/api/v1/dashboard/kpi-overview"),

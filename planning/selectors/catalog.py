@@ -6,7 +6,7 @@ from genxsop.errors import NotFound
 from genxsop.filters import filter_queryset
 from planning.filtersets import DemandPlanFilterSet, LocationFilterSet, ProductFilterSet
 from planning.models import Category, DemandPlan, Location, Product
-from planning.selectors.plans import PlanQuerySet, plan_versions
+from planning.selectors.plans import LOCKING_PUBLICATION_DOCUMENTS, PlanQuerySet, plan_versions
 
 
 def product_list(*, user, filters: dict | None = None) -> QuerySet[Product]:
@@ -61,7 +61,12 @@ def location_get(*, user, pk) -> Location:
 
 
 def _demand_plans(user) -> QuerySet[DemandPlan]:
-    return PlanQuerySet(DemandPlan).for_user(user).select_related("product", "locked_by_publication")
+    return (
+        PlanQuerySet(DemandPlan)
+        .for_user(user)
+        .select_related("product", "locked_by_publication")
+        .defer(*LOCKING_PUBLICATION_DOCUMENTS)
+    )
 
 
 def demand_plan_list(*, user, filters: dict | None = None) -> QuerySet[DemandPlan]:

@@ -10,6 +10,9 @@ from planning.models import VersionedPlan
 __all__: list[str] = []
 
 PLAN_USER_FIELDS = ("created_by", "updated_by", "submitted_by", "approved_by", "rejected_by")
+# A plan row shows its locking publication's stamp only; the publication's documents (the excluded rows
+# can run to megabytes) would be decoded for every locked row of every page.
+LOCKING_PUBLICATION_DOCUMENTS = ("locked_by_publication__excluded", "locked_by_publication__failed_gates")
 
 
 class PlanQuerySet(ScopedQuerySet):

@@ -17,7 +17,7 @@ from planning.choices import GapStatus, PlanStatus
 from planning.filtersets import DemandHistoryParams, GapAnalysisParams, SupplyPlanFilterSet, in_category_subtree
 from planning.models import TOTAL_CHANNEL, TOTAL_REGION, DemandPlan, Inventory, SupplyPlan
 from planning.selectors.catalog import product_get
-from planning.selectors.plans import PlanQuerySet, plan_versions
+from planning.selectors.plans import LOCKING_PUBLICATION_DOCUMENTS, PlanQuerySet, plan_versions
 
 __all__ = [
     "SUPPLY_VERSION_FIELDS",
@@ -43,7 +43,12 @@ def planning_today() -> datetime.date:
 
 
 def _supply_plans(user) -> QuerySet[SupplyPlan]:
-    return PlanQuerySet(SupplyPlan).for_user(user).select_related("product", "location", "locked_by_publication")
+    return (
+        PlanQuerySet(SupplyPlan)
+        .for_user(user)
+        .select_related("product", "location", "locked_by_publication")
+        .defer(*LOCKING_PUBLICATION_DOCUMENTS)
+    )
 
 
 def supply_plan_list(*, user, filters: dict | None = None) -> QuerySet[SupplyPlan]:

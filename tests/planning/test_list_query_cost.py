@@ -176,3 +176,19 @@ def test_a_role_change_applies_to_the_next_request(users, api_client_for):
     assert api.get("/api/v1/demand/plans").status_code == 403
     user_set_role(actor=users[Role.ADMIN], user=planner, role=Role.DEMAND_PLANNER)
     assert api.get("/api/v1/demand/plans").status_code == 200
+
+
+@pytest.mark.parametrize("api_path", ["/api/v1/demand/plans", "/api/v1/supply/plans"])
+def test_plan_reads_leave_the_locking_publications_documents_unread(users, api_client_for, api_path):
+    admin = users[Role.ADMIN]
+    _plans_over_months(admin, products=2, months=1)
+    api = api_client_for(admin)
+    with CaptureQueriesContext(connection) as ctx:
+        listed = api.get(api_path)
+        detail = api.get(f"{api_path}/{listed.json()['items'][0]['id']}")
+    assert (listed.status_code, detail.status_code) == (200, 200)
+    assert detail.json()["publication_stamp"] is None
+    page_sql = [q["sql"] for q in ctx.captured_queries if 'JOIN "publications"' in q["sql"]]
+    assert len(page_sql) == 2, "the locking publication's stamp comes from the joined row"
+    # A publication's excluded rows can run to megabytes; every locked row on a page would decode them.
+    assert not any('"publications"."excluded"' in sql or '"publications"."failed_gates"' in sql for sql in page_sql)
