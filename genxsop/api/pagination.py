@@ -34,11 +34,14 @@ class EnvelopePagination(BasePagination):
     def paginate_queryset(self, queryset, request, view=None):
         self.page = _positive_int(request, "page", 1)
         self.page_size = _positive_int(request, "page_size", self.page_size, MAX_PAGE_SIZE)
-        self.total = queryset.count()
         start = (self.page - 1) * self.page_size
-        if start >= self.total:
-            return []
-        return list(queryset[start : start + self.page_size])
+        self.total, rows = self.count_and_slice(queryset, start, start + self.page_size)
+        return rows
+
+    def count_and_slice(self, queryset, start: int, stop: int) -> tuple[int, list]:
+        """The exact row count of `queryset` and its rows `[start:stop)`; lists with a cheaper way override it."""
+        total = queryset.count()
+        return total, ([] if start >= total else list(queryset[start:stop]))
 
     def get_paginated_response(self, data):
         return Response(

@@ -8,7 +8,7 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from genxsop.api.pagination import MAX_PAGE_SIZE, EnvelopePagination, _positive_int
+from genxsop.api.pagination import EnvelopePagination
 from genxsop.api.schema import ID_PARAMETER, READ_ERRORS, WRITE_ERRORS, error_responses
 from genxsop.api.schema import IF_MATCH_PARAMETER as IF_MATCH
 from genxsop.api.validation import validated_body
@@ -91,12 +91,8 @@ def plan_schema(*, label: str, serializer, create_input, update_input, actual_in
 class PlanPagination(EnvelopePagination):
     """The envelope of API-05, with the count and page of `plan_page` (cheap in the default order)."""
 
-    def paginate_queryset(self, queryset, request, view=None):
-        self.page = _positive_int(request, "page", 1)
-        self.page_size = _positive_int(request, "page_size", self.page_size, MAX_PAGE_SIZE)
-        start = (self.page - 1) * self.page_size
-        self.total, rows = plan_page(queryset, start, start + self.page_size)
-        return rows
+    def count_and_slice(self, queryset, start: int, stop: int) -> tuple[int, list]:
+        return plan_page(queryset, start, stop)
 
 
 # No class docstring: drf-spectacular would show it as the description of every subclass without one.
